@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// SwiftVAE: a convolutional variational autoencoder trained on your own images, on the CPU.
+import PackageDescription
+
+// Release builds of the numeric code skip overflow and bounds checks in the hot loops;
+// every kernel is still checked against naive loops in the (debug) test build.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "SwiftVAE",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vae", targets: ["vae"]),
+        .library(name: "VAE", targets: ["VAE"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        .systemLibrary(name: "CBLAS"),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"], swiftSettings: fast),
+        .target(name: "VAECore", dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
+                linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "VAE", dependencies: ["VAECore", "ImageIO"], swiftSettings: fast),
+        .executableTarget(name: "vae", dependencies: [
+            "VAE", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "VAECoreTests", dependencies: ["VAECore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "VAETests", dependencies: ["VAE", "ImageIO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+// CBLAS: OpenBLAS's cblas.h (Debian: libopenblas-pthread-dev) for the GEMMs in VAECore.
+#include <cblas.h>

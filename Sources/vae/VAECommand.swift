@@ -1,0 +1,20 @@
+// vae: the command line. A thin entry point; each subcommand lives in its own file.
+import ArgumentParser
+
+@main
+struct VAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae",
+        abstract: "Train a convolutional variational autoencoder on your own images, and look at what it learned.",
+        discussion: """
+        Typical use:
+          vae inspect photos/                    find unreadable files before training
+          vae train photos/ --size 64 --channels 3 --epochs 20
+          vae sample Output/photos-<time>        a grid of images drawn from the model
+          vae reconstruct RUN a.png b.jpg        inputs above their reconstructions
+          vae interpolate RUN a.png b.png        a morph from one image to another
+          vae evaluate RUN test-images/          -ELBO and importance-weighted bound
+          vae bench --preset rgb64               training and inference speed
+        """,
+        subcommands: [Inspect.self])
+}
