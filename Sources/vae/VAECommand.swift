@@ -1,8 +1,19 @@
 // vae: the command line. A thin entry point; each subcommand lives in its own file.
 import ArgumentParser
+import VAECore
 
 @main
 struct VAECommand: ParsableCommand {
+    static func main() {
+        KernelSelection.restartWithFastKernelsIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "vae",
         abstract: "Train a convolutional variational autoencoder on your own images, and look at what it learned.",
@@ -16,5 +27,5 @@ struct VAECommand: ParsableCommand {
           vae evaluate RUN test-images/          -ELBO and importance-weighted bound
           vae bench --preset rgb64               training and inference speed
         """,
-        subcommands: [Inspect.self])
+        subcommands: [Inspect.self, Bench.self])
 }

@@ -1,0 +1,57 @@
+// Benchmark: times training steps and inference on a random batch in memory, as the PyTorch peer does.
+import Foundation
+import VAECore
+
+public struct BenchmarkResult: Sendable {
+    public var trainImagesPerSecond: Double
+    public var inferImagesPerSecond: Double
+    public var trainGFLOPS: Double
+    public var inferGFLOPS: Double
+    public var parameters: Int
+    public var profile: Profiler?
+}
+
+public enum Benchmark {
+    /// `steps` timed training steps after 5 warm-up steps, then `steps` timed inference passes
+    /// (encode, decode the means) after 3 warm-up passes. FLOPs count 2 per multiply-add;
+    /// a training step is taken as 3 forward passes' worth, as REFERENCE.md does.
+    public static func run(config: ModelConfig, batch: Int, steps: Int, threads: Int, shards: Int,
+                           profile: Bool = false) -> BenchmarkResult {
+        let network = Network(config: config)
+        let trainer = Trainer(network: network, batch: batch, seed: 0, shards: shards, threads: threads)
+        trainer.configureBLAS()
+        let images = Buffer(count: batch * config.imageFloats)
+        RandomStream(seed: 1, purpose: .sampling).fillUniform(images.pointer, count: images.count, low: 0, high: 1)
+        for i in 0..<5 { _ = trainer.step(images.pointer, count: batch, noiseIndex: UInt64(i)) }
+        for ws in trainer.workspaces { ws.profiler.enabled = profile }
+        var start = Profiler.now()
+        for i in 0..<steps { _ = trainer.step(images.pointer, count: batch, noiseIndex: UInt64(i + 5)) }
+        let trainSeconds = Profiler.now() - start
+        let trainProfile = Profiler()
+        for ws in trainer.workspaces {
+            trainProfile.add(ws.profiler)
+            ws.profiler.enabled = false
+            ws.profiler.reset()
+        }
+        for _ in 0..<3 { trainer.reconstructMeans(images.pointer, count: batch) }
+        start = Profiler.now()
+        for _ in 0..<steps { trainer.reconstructMeans(images.pointer, count: batch) }
+        let inferSeconds = Profiler.now() - start
+        let flops = 2 * Double(network.forwardMultiplyAdds)
+        let trainRate = Double(steps * batch) / trainSeconds, inferRate = Double(steps * batch) / inferSeconds
+        return BenchmarkResult(trainImagesPerSecond: trainRate, inferImagesPerSecond: inferRate,
+                               trainGFLOPS: 3 * flops * trainRate / 1e9, inferGFLOPS: flops * inferRate / 1e9,
+                               parameters: network.parameterCount, profile: profile ? trainProfile : nil)
+    }
+
+    /// GFLOP/s of a square n×n single-precision GEMM with the current BLAS threads.
+    public static func squareGEMM(n: Int = 1024, repeats: Int = 10) -> Double {
+        let a = Buffer(count: n * n), b = Buffer(count: n * n), c = Buffer(count: n * n)
+        RandomStream(seed: 2, purpose: .sampling).fillUniform(a.pointer, count: n * n, low: -1, high: 1)
+        RandomStream(seed: 3, purpose: .sampling).fillUniform(b.pointer, count: n * n, low: -1, high: 1)
+        gemm(m: n, n: n, k: n, a: a.pointer, b: b.pointer, c: c.pointer)
+        let start = Profiler.now()
+        for _ in 0..<repeats { gemm(m: n, n: n, k: n, a: a.pointer, b: b.pointer, c: c.pointer) }
+        return 2 * Double(n * n * n) * Double(repeats) / (Profiler.now() - start) / 1e9
+    }
+}

@@ -1,0 +1,152 @@
+// Trainer: one optimisation step (forward, backward, gradient reduction, Adam) split over shards.
+import Foundation
+import VAECore
+
+public struct StepResult: Sendable {
+    /// Mean over the batch, in nats per image.
+    public var reconstruction: Double
+    public var kl: Double
+    /// The optimised loss: reconstruction + beta · KL.
+    public var loss: Double
+    public var gradientNorm: Double
+    /// False when the loss or a gradient was NaN or infinite: the update was not applied.
+    public var applied: Bool
+}
+
+public final class Trainer: @unchecked Sendable {
+    public let network: Network
+    public let params: Buffer
+    public let adam: Adam
+    public var beta: Float
+    /// Clip the gradient to this global norm before the update; nil (the default) does not clip.
+    public var clipNorm: Float?
+    public let seed: UInt64
+    /// The batch is cut into this many fixed shards, each run by one thread with single-threaded
+    /// GEMMs. Results depend on the shard count, never on the thread count.
+    public let shards: Int
+    public var threads: Int
+    public let workspaces: [Workspace]
+    let summed: Buffer
+    /// Fixed pieces of the parameter buffer for the parallel reduction, so its sums do not
+    /// depend on the thread count.
+    static let reductionPieces = 16
+
+    public init(network: Network, batch: Int, seed: UInt64, adam settings: AdamSettings = AdamSettings(),
+                beta: Float = 1, shards: Int = 2, threads: Int = 2, params: Buffer? = nil) {
+        self.network = network
+        self.seed = seed
+        self.beta = beta
+        self.shards = Swift.max(1, Swift.min(shards, batch))
+        self.threads = threads
+        if let params {
+            self.params = params
+        } else {
+            self.params = Buffer(count: network.parameterCount)
+            network.initialize(self.params, seed: seed)
+        }
+        adam = Adam(count: network.parameterCount, settings: settings)
+        let perShard = (batch + self.shards - 1) / self.shards
+        workspaces = (0..<self.shards).map { _ in Workspace(network: network, capacity: perShard) }
+        summed = Buffer(count: network.parameterCount)
+    }
+
+    /// Threads BLAS itself gets: the cores left over once each shard has a thread.
+    public func configureBLAS() {
+        BLAS.setThreads(Swift.max(1, threads / shards))
+    }
+
+    /// The range of images of a batch of `count` that shard `s` takes.
+    public func shardRange(_ s: Int, count: Int) -> Range<Int> { Parallel.slice(count, part: s, of: shards) }
+
+    /// One training step on `count` images (B, C, H, W). `noiseIndex` picks the eps stream
+    /// (the global step number), so a resumed run draws exactly the same noise.
+    public func step(_ images: UnsafePointer<Float>, count: Int, noiseIndex: UInt64) -> StepResult {
+        let imageFloats = network.config.imageFloats, latent = network.config.latent
+        let params = UnsafePointer(self.params.pointer)
+        let noise = RandomStream(seed: seed, purpose: .noise, detail: noiseIndex)
+        let scale = 1 / Float(count)
+        Parallel.run(items: shards, threads: threads) { s in
+            let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
+            ws.grads.zero()
+            guard b > 0 else { return }
+            let x = images + range.lowerBound * imageFloats
+            network.encode(x, batch: b, params: params, in: ws)
+            noise.fillNormal(ws.eps.pointer, count: b * latent, start: UInt64(range.lowerBound * latent))
+            network.sampleLatent(batch: b, in: ws)
+            network.decode(batch: b, params: params, in: ws)
+            network.evaluateLoss(x, batch: b, params: params, in: ws, beta: beta, gradientScale: scale)
+            network.backward(x, batch: b, params: params, in: ws)
+        }
+        var reconstruction = 0.0, kl = 0.0
+        for s in 0..<shards {
+            let b = shardRange(s, count: count).count
+            for i in 0..<b {
+                reconstruction += workspaces[s].reconstruction[i]
+                kl += workspaces[s].kl[i]
+            }
+        }
+        reconstruction /= Double(count)
+        kl /= Double(count)
+        let loss = reconstruction + Double(beta) * kl
+        let norm = reduceGradients()
+        var result = StepResult(reconstruction: reconstruction, kl: kl, loss: loss, gradientNorm: norm, applied: false)
+        guard loss.isFinite, norm.isFinite else { return result }
+        var gradScale: Float = 1
+        if let clipNorm, norm > Double(clipNorm) { gradScale = clipNorm / Float(norm + 1e-6) }
+        adam.step += 1
+        let t = adam.step
+        workspaces[0].profiler.time(.optimizer) {
+            Parallel.run(items: Trainer.reductionPieces, threads: threads) { piece in
+                adam.update(params: self.params.pointer, grads: summed.pointer,
+                            range: Parallel.slice(network.parameterCount, part: piece, of: Trainer.reductionPieces),
+                            step: t, gradScale: gradScale)
+            }
+        }
+        result.applied = true
+        return result
+    }
+
+    /// summed = Σ_shards grads (in shard order); returns the global L2 norm of the sum.
+    func reduceGradients() -> Double {
+        let pieces = Trainer.reductionPieces, n = network.parameterCount
+        var squares = [Double](repeating: 0, count: pieces)
+        workspaces[0].profiler.time(.optimizer) {
+            squares.withUnsafeMutableBufferPointer { sq in
+                let sq = sq
+                Parallel.run(items: pieces, threads: threads) { piece in
+                    let range = Parallel.slice(n, part: piece, of: pieces)
+                    let out = summed.pointer
+                    out.advanced(by: range.lowerBound).update(from: workspaces[0].grads.pointer + range.lowerBound,
+                                                              count: range.count)
+                    for s in 1..<Swift.max(1, shards) {
+                        let g = workspaces[s].grads.pointer
+                        for i in range { out[i] += g[i] }
+                    }
+                    var total: Float = 0, sum = 0.0
+                    for (k, i) in range.enumerated() {
+                        total += out[i] * out[i]
+                        if k & 1023 == 1023 { sum += Double(total); total = 0 }
+                    }
+                    sq[piece] = sum + Double(total)
+                }
+            }
+        }
+        return squares.reduce(0, +).squareRoot()
+    }
+
+    /// The summed gradient of the last step (for tests).
+    public var gradient: [Float] { summed.array }
+
+    /// Encodes `count` images and decodes their means (no gradients): the inference pass.
+    public func reconstructMeans(_ images: UnsafePointer<Float>, count: Int) {
+        let imageFloats = network.config.imageFloats, latent = network.config.latent
+        let params = UnsafePointer(self.params.pointer)
+        Parallel.run(items: shards, threads: threads) { s in
+            let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
+            guard b > 0 else { return }
+            network.encode(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
+            ws.z.pointer.update(from: ws.mean.pointer, count: b * latent)
+            network.decode(batch: b, params: params, in: ws)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+// vae bench: training and inference speed of a reference configuration, in the PyTorch peer's format.
+import ArgumentParser
+import Foundation
+import VAE
+import VAECore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure training and inference speed on a random batch held in memory.",
+        discussion: """
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then
+        inference (encode, decode the means). Prints the same lines as the PyTorch peer
+        (../shared/peers/torch_vae.py speed), so the two can be run one after the other and
+        compared. --profile adds the time per layer and per primitive.
+        """)
+
+    @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")
+    var preset: String = "fmnist"
+
+    @Option(help: "Timed steps.")
+    var steps: Int = 50
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Shards the batch is cut into, each run with single-threaded GEMMs (default: one per thread). With 1, BLAS uses all threads on the whole batch instead.")
+    var shards: Int?
+
+    @Option(help: "Batch size (default: the preset's).")
+    var batch: Int?
+
+    @Flag(help: "Print time per layer and per primitive.")
+    var profile = false
+
+    @Flag(help: "Also measure a square 1024 sgemm with the same BLAS and threads, for reference.")
+    var gemm = false
+
+    func validate() throws {
+        guard ModelConfig.presets[preset] != nil else {
+            throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
+        }
+        guard steps > 0, threads > 0, (batch ?? 1) > 0, (shards ?? 1) > 0 else {
+            throw ValidationError("--steps, --threads, --batch and --shards must be positive")
+        }
+    }
+
+    func run() throws {
+        let config = ModelConfig.presets[preset]!
+        let batch = self.batch ?? ModelConfig.presetBatch[preset]!
+        let shards = self.shards ?? threads
+        let r = Benchmark.run(config: config, batch: batch, steps: steps, threads: threads, shards: shards,
+                              profile: profile)
+        print(String(format: "train_images_per_s %.1f img/s (%@, batch %d, threads %d, shards %d) %.1f GFLOP/s",
+                     r.trainImagesPerSecond, preset, batch, threads, shards, r.trainGFLOPS))
+        print(String(format: "infer_images_per_s %.1f img/s %.1f GFLOP/s", r.inferImagesPerSecond, r.inferGFLOPS))
+        print("params \(r.parameters)")
+        if gemm {
+            BLAS.setThreads(threads)
+            print(String(format: "sgemm_1024_gflops %.1f GFLOP/s (threads %d)", Benchmark.squareGEMM(), threads))
+            BLAS.setThreads(1)
+            print(String(format: "sgemm_1024_gflops_1thread %.1f GFLOP/s", Benchmark.squareGEMM()))
+        }
+        if let p = r.profile {
+            let total = p.primitives.values.reduce(0, +)
+            print("profile: seconds summed over threads, training steps only")
+            for prim in Primitive.allCases {
+                let t = p.primitives[prim] ?? 0
+                print(String(format: "  %-12@ %8.3f s %5.1f%%", prim.rawValue, t, 100 * t / Swift.max(total, 1e-12)))
+            }
+            for name in p.layerOrder {
+                print(String(format: "  %-20@ %8.3f s", name, p.layers[name] ?? 0))
+            }
+        }
+    }
+}
