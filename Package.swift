@@ -31,9 +31,9 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VAECoreTests", dependencies: ["VAECore", "TestSupport"],
+        .testTarget(name: "VAECoreTests", dependencies: ["VAECore", "TestSupport"]),
+        .testTarget(name: "VAETests", dependencies: ["VAE", "VAECore", "ImageIO", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "VAETests", dependencies: ["VAE", "ImageIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,77 @@
+// The whole model against PyTorch: outputs, loss, every gradient and three Adam steps (Fixtures/golden.json).
+import Foundation
+import Testing
+import TestSupport
+@testable import VAE
+@testable import VAECore
+
+struct GoldenCase: Decodable {
+    struct Config: Decodable { var size, channels, latent, batch: Int; var widths: [Int]; var hidden: Int? }
+    var config: Config
+    var names: [String]
+    var shapes: [String: [Int]]
+    var params: [String: [Float]]
+    var x, eps, logits, mean, logvar: [Float]
+    var loss: Double
+    var grads: [String: [Float]]
+    var params_after_3_adam_steps: [String: [Float]]
+}
+
+func loadGolden() throws -> [String: GoldenCase] {
+    let url = try #require(Bundle.module.url(forResource: "golden", withExtension: "json", subdirectory: "Fixtures"))
+    return try JSONDecoder().decode([String: GoldenCase].self, from: Data(contentsOf: url))
+}
+
+@Suite struct GoldenTests {
+    @Test(arguments: ["rgb_hidden", "gray_plain"])
+    func matchesPyTorch(_ name: String) throws {
+        let g = try #require(try loadGolden()[name])
+        let c = g.config
+        let network = Network(config: ModelConfig(size: c.size, channels: c.channels, widths: c.widths,
+                                                  hidden: c.hidden, latent: c.latent))
+        // Same names, same order, same shapes: weights move between the two unchanged.
+        #expect(network.layout.tensors.map(\.name) == g.names)
+        for t in network.layout.tensors { #expect(t.shape == g.shapes[t.name], "\(t.name)") }
+        let params = Buffer(count: network.parameterCount)
+        for t in network.layout.tensors { for (i, v) in g.params[t.name]!.enumerated() { params[t.offset + i] = v } }
+
+        let ws = Workspace(network: network, capacity: c.batch)
+        let x = Buffer(g.x), eps = Buffer(g.eps)
+        func pass() -> Double {
+            ws.grads.zero()
+            network.encode(x.pointer, batch: c.batch, params: params.pointer, in: ws)
+            ws.eps.pointer.update(from: eps.pointer, count: eps.count)
+            network.sampleLatent(batch: c.batch, in: ws)
+            network.decode(batch: c.batch, params: params.pointer, in: ws)
+            network.evaluateLoss(x.pointer, batch: c.batch, params: params.pointer, in: ws,
+                                 gradientScale: 1 / Float(c.batch))
+            network.backward(x.pointer, batch: c.batch, params: params.pointer, in: ws)
+            return (ws.reconstruction.prefix(c.batch).reduce(0, +) + ws.kl.prefix(c.batch).reduce(0, +)) / Double(c.batch)
+        }
+        let loss = pass()
+        let n = c.batch * c.channels * c.size * c.size
+        assertClose(Array(ws.logits.array.prefix(n)), g.logits, relative: 1e-4, absolute: 1e-5, "logits")
+        assertClose(Array(ws.mean.array.prefix(c.batch * c.latent)), g.mean, relative: 1e-4, absolute: 1e-5, "mean")
+        assertClose(Array(ws.logVariance.array.prefix(c.batch * c.latent)), g.logvar, relative: 1e-4, absolute: 1e-5,
+                    "logvar")
+        assertClose(loss, g.loss, relative: 1e-5, "loss")
+        for t in network.layout.tensors {
+            let grad = Array(ws.grads.array[t.offset..<(t.offset + t.count)])
+            assertClose(grad, g.grads[t.name]!, relative: 1e-4, absolute: 1e-5, "grad \(t.name)")
+        }
+        let adam = Adam(count: network.parameterCount)
+        for step in 1...3 {
+            _ = pass()
+            adam.update(params: params.pointer, grads: ws.grads.pointer, range: 0..<network.parameterCount, step: step)
+        }
+        for t in network.layout.tensors {
+            let p = Array(params.array[t.offset..<(t.offset + t.count)])
+            assertClose(p, g.params_after_3_adam_steps[t.name]!, relative: 1e-4, absolute: 1e-5, "\(t.name) after Adam")
+        }
+    }
+
+    @Test func presetsHaveTheReferenceParameterCounts() {
+        #expect(Network(config: ModelConfig.presets["fmnist"]!).parameterCount == 1_688_289)
+        #expect(Network(config: ModelConfig.presets["rgb64"]!).parameterCount == 2_957_251)
+    }
+}
