@@ -1,11 +1,14 @@
 // vae: the command line. A thin entry point; each subcommand lives in its own file.
 import ArgumentParser
+import Foundation
 import VAECore
 
 @main
 struct VAECommand: ParsableCommand {
     static func main() {
         KernelSelection.restartWithFastKernelsIfNeeded()
+        // Line-buffered stdout, so epoch lines and progress on stderr interleave in logs.
+        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -27,5 +30,5 @@ struct VAECommand: ParsableCommand {
           vae evaluate RUN test-images/          -ELBO and importance-weighted bound
           vae bench --preset rgb64               training and inference speed
         """,
-        subcommands: [Inspect.self, Bench.self])
+        subcommands: [Train.self, Sample.self, Reconstruct.self, Interpolate.self, Evaluate.self, Inspect.self, Bench.self])
 }

@@ -1,0 +1,104 @@
+// Evaluation: negative ELBO, the importance-weighted bound (IWAE), mean KL and active units on a data set.
+import Foundation
+import VAECore
+
+public struct EvaluationResult: Sendable, Codable {
+    public var images: Int
+    /// Dimensions per image (C·H·W), for bits per dimension.
+    public var dimensions: Int
+    /// Mean −ELBO with one z per image, in nats.
+    public var negativeELBO: Double
+    public var reconstruction: Double
+    public var kl: Double
+    /// Mean −log p(x) bound from k importance samples, in nats (nil when k = 0).
+    public var iwae: Double?
+    public var k: Int
+    public var activeUnits: Int
+    public var latent: Int
+
+    public func bitsPerDimension(_ nats: Double) -> Double { nats / (Double(dimensions) * log(2)) }
+}
+
+extension Model {
+    /// Evaluates the images `count` at a time; `progress(done, total)` is called between chunks.
+    /// Noise comes from the seed's evaluation stream, one element per (image, sample, latent).
+    public func evaluate(_ dataset: ImageDataset, k: Int, seed: UInt64 = 1, progress: ((Int, Int) -> Void)? = nil)
+        -> EvaluationResult {
+        let L = config.latent, n = config.imageFloats, N = dataset.count
+        var recon = [Double](repeating: 0, count: N), kl = recon, iwae = recon
+        var means = [Float](repeating: 0, count: N * L)
+        let elboNoise = RandomStream(seed: seed, purpose: .evaluation, detail: 0)
+        let logTwoPi = Float(log(2 * Double.pi))
+        let lock = NSLock()
+        var done = 0
+        recon.withUnsafeMutableBufferPointer { recon in
+        kl.withUnsafeMutableBufferPointer { kl in
+        iwae.withUnsafeMutableBufferPointer { iwae in
+        means.withUnsafeMutableBufferPointer { means in
+            let (recon, kl, iwae, means) = (recon, kl, iwae, means)
+            forEachChunk(N) { ws, range in
+                let b = range.count
+                let x = UnsafeMutablePointer<Float>.allocate(capacity: b * n)
+                defer { x.deallocate() }
+                dataset.gather(range, into: x)
+                let p = UnsafePointer(params.pointer)
+                network.encode(x, batch: b, params: p, in: ws)
+                (means.baseAddress! + range.lowerBound * L).update(from: ws.mean.pointer, count: b * L)
+                let mean = [Float](UnsafeBufferPointer(start: ws.mean.pointer, count: b * L))
+                let logVar = [Float](UnsafeBufferPointer(start: ws.logVariance.pointer, count: b * L))
+                elboNoise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
+                network.sampleLatent(batch: b, in: ws)
+                network.decode(batch: b, params: p, in: ws)
+                network.evaluateLoss(x, batch: b, params: p, in: ws)
+                for i in 0..<b {
+                    recon[range.lowerBound + i] = ws.reconstruction[i]
+                    kl[range.lowerBound + i] = ws.kl[i]
+                }
+                if k > 0 {
+                    // log w = log p(x|z) + log p(z) − log q(z|x), k samples per image.
+                    var logW = [Double](repeating: 0, count: b * k)
+                    for s in 0..<k {
+                        let noise = RandomStream(seed: seed, purpose: .evaluation, detail: UInt64(s + 1))
+                        noise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
+                        ws.mean.pointer.update(from: mean, count: b * L)
+                        ws.logVariance.pointer.update(from: logVar, count: b * L)
+                        network.sampleLatent(batch: b, in: ws)
+                        network.decode(batch: b, params: p, in: ws)
+                        network.evaluateLoss(x, batch: b, params: p, in: ws)
+                        for i in 0..<b {
+                            var logPz: Float = 0, logQz: Float = 0
+                            for j in 0..<L {
+                                let z = ws.z[i * L + j], e = ws.eps[i * L + j]
+                                logPz -= 0.5 * (z * z + logTwoPi)
+                                logQz -= 0.5 * (e * e + logVar[i * L + j] + logTwoPi)
+                            }
+                            logW[i * k + s] = -ws.reconstruction[i] + Double(logPz) - Double(logQz)
+                        }
+                    }
+                    for i in 0..<b {
+                        let w = logW[(i * k)..<((i + 1) * k)], top = w.max()!
+                        let lse = top + log(w.reduce(0) { $0 + exp($1 - top) })
+                        iwae[range.lowerBound + i] = -(lse - log(Double(k)))
+                    }
+                }
+                lock.lock()
+                done += b
+                let now = done
+                lock.unlock()
+                progress?(now, N)
+            }
+        }}}}
+        // Active units: latent dimensions whose posterior mean varies over the data (Burda et al.).
+        var active = 0
+        for j in 0..<L {
+            var s = 0.0, s2 = 0.0
+            for i in 0..<N { let v = Double(means[i * L + j]); s += v; s2 += v * v }
+            let variance = s2 / Double(N) - (s / Double(N)) * (s / Double(N))
+            if variance > 0.01 { active += 1 }
+        }
+        let meanRecon = recon.reduce(0, +) / Double(N), meanKL = kl.reduce(0, +) / Double(N)
+        return EvaluationResult(images: N, dimensions: n, negativeELBO: meanRecon + meanKL, reconstruction: meanRecon,
+                                kl: meanKL, iwae: k > 0 ? iwae.reduce(0, +) / Double(N) : nil, k: k,
+                                activeUnits: active, latent: L)
+    }
+}

@@ -1,0 +1,170 @@
+// ImageDataset: every PNG/JPEG under a folder, decoded in parallel into one contiguous byte buffer.
+import Foundation
+import ImageIO
+
+/// How images become training examples.
+public struct ImagePreparation: Codable, Sendable, Equatable {
+    public var size: Int
+    public var channels: Int
+    public var fit: String = FitMode.crop.rawValue
+    /// Transparent pixels are composited onto this colour ("white", "black" or "#RRGGBB").
+    public var background: String = "white"
+
+    public init(size: Int, channels: Int, fit: FitMode = .crop, background: String = "white") {
+        (self.size, self.channels, self.fit, self.background) = (size, channels, fit.rawValue, background)
+    }
+
+    public var fitMode: FitMode { FitMode(rawValue: fit) ?? .crop }
+    public var backgroundColor: Background { Background(background) ?? .white }
+
+    /// One file as the model sees it: decoded, composited, converted, fitted to size × size.
+    public func load(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
+        try ImageDecoder.decode(file: path, options: options)
+            .toImage(channels: channels, background: backgroundColor)
+            .fitted(side: size, mode: fitMode, background: backgroundColor)
+    }
+}
+
+public struct SkippedFile: Sendable {
+    public var path: String
+    public var reason: String
+}
+
+/// Images stored as bytes (a quarter of the memory of floats), (N, C, H, W), image-major.
+public final class ImageDataset: @unchecked Sendable {
+    public let preparation: ImagePreparation
+    public let paths: [String]
+    public let count: Int
+    public let bytes: [UInt8]
+    public let skipped: [SkippedFile]
+    public var imageFloats: Int { preparation.channels * preparation.size * preparation.size }
+
+    public enum LoadError: Error, CustomStringConvertible {
+        case noImages(folder: String, skipped: [SkippedFile])
+        public var description: String {
+            switch self {
+            case let .noImages(folder, skipped):
+                if skipped.isEmpty { return "\(folder): no PNG or JPEG images found" }
+                return "\(folder): none of the \(skipped.count) image files could be read (first: "
+                    + "\(skipped[0].path): \(skipped[0].reason))"
+            }
+        }
+    }
+
+    /// Loads every image under `folders` on `threads` threads, calling `progress(done, total)`
+    /// now and then. Files that fail are skipped and listed in `skipped`; it throws only when
+    /// no image at all loads.
+    public init(folders: [String], preparation: ImagePreparation, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                options: DecodeOptions = DecodeOptions(), limit: Int? = nil,
+                progress: ((Int, Int) -> Void)? = nil) throws {
+        self.preparation = preparation
+        var files = try FolderScan.imageFiles(in: folders)
+        if let limit { files = Array(files.prefix(limit)) }
+        let total = files.count
+        let per = preparation.channels * preparation.size * preparation.size
+        var buffer = [UInt8](repeating: 0, count: total * per)
+        var errors = [String?](repeating: nil, count: total)
+        let lock = NSLock()
+        var done = 0
+        // Files are handed out in chunks so that decoding is spread over threads evenly.
+        let chunks = Swift.max(1, (total + 63) / 64)
+        buffer.withUnsafeMutableBufferPointer { out in
+            errors.withUnsafeMutableBufferPointer { errs in
+                let out = out, errs = errs
+                Parallel.run(items: chunks, threads: threads) { chunk in
+                    for i in Parallel.slice(total, part: chunk, of: chunks) {
+                        do {
+                            let image = try preparation.load(files[i], options: options)
+                            // (C, H, W) from the interleaved (H, W, C).
+                            let plane = preparation.size * preparation.size, c = preparation.channels
+                            for p in 0..<plane {
+                                for k in 0..<c {
+                                    let v = image.pixels[p * c + k]
+                                    out[i * per + k * plane + p] = UInt8(Swift.min(Swift.max(v, 0), 1) * 255 + 0.5)
+                                }
+                            }
+                        } catch {
+                            errs[i] = (error as? ImageIOError)?.reason ?? "\(error)"
+                        }
+                    }
+                    lock.lock()
+                    done += Parallel.slice(total, part: chunk, of: chunks).count
+                    let now = done
+                    lock.unlock()
+                    progress?(now, total)
+                }
+            }
+        }
+        var kept: [String] = [], skipped: [SkippedFile] = []
+        var compact = [UInt8]()
+        compact.reserveCapacity(buffer.count)
+        for i in 0..<total {
+            if let reason = errors[i] {
+                skipped.append(SkippedFile(path: files[i], reason: reason))
+            } else {
+                kept.append(files[i])
+                compact.append(contentsOf: buffer[(i * per)..<((i + 1) * per)])
+            }
+        }
+        guard !kept.isEmpty else { throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: skipped) }
+        paths = kept
+        count = kept.count
+        bytes = compact
+        self.skipped = skipped
+    }
+
+    /// A data set from images already prepared (C, H, W bytes each).
+    public init(preparation: ImagePreparation, paths: [String], bytes: [UInt8]) {
+        self.preparation = preparation
+        self.paths = paths
+        self.count = paths.count
+        self.bytes = bytes
+        self.skipped = []
+    }
+
+    /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`.
+    public func gather(_ indices: some Collection<Int>, into out: UnsafeMutablePointer<Float>) {
+        let per = imageFloats
+        bytes.withUnsafeBufferPointer { src in
+            for (row, i) in indices.enumerated() {
+                let from = src.baseAddress! + i * per, to = out + row * per
+                for j in 0..<per { to[j] = Float(from[j]) * (1 / 255) }
+            }
+        }
+    }
+
+    /// Image `i` as an Image (for sheets).
+    public func image(_ i: Int) -> Image {
+        let c = preparation.channels, plane = preparation.size * preparation.size
+        var pixels = [Float](repeating: 0, count: imageFloats)
+        for p in 0..<plane { for k in 0..<c { pixels[p * c + k] = Float(bytes[i * imageFloats + k * plane + p]) / 255 } }
+        return Image(width: preparation.size, height: preparation.size, channels: c, pixels: pixels)
+    }
+
+    /// A summary of skipped files: the count and the first few names with reasons.
+    public func skippedSummary(first: Int = 5) -> String? {
+        guard !skipped.isEmpty else { return nil }
+        var lines = ["skipped \(skipped.count) file\(skipped.count == 1 ? "" : "s") that could not be read:"]
+        for s in skipped.prefix(first) { lines.append("  \(s.path): \(s.reason)") }
+        if skipped.count > first { lines.append("  … and \(skipped.count - first) more (vae inspect lists them all)") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Image {
+    /// (C, H, W) planar floats, as the model takes them.
+    public var planar: [Float] {
+        let plane = width * height
+        var out = [Float](repeating: 0, count: pixels.count)
+        for p in 0..<plane { for k in 0..<channels { out[k * plane + p] = pixels[p * channels + k] } }
+        return out
+    }
+
+    /// An image from (C, H, W) planar floats.
+    public init(planar: UnsafePointer<Float>, side: Int, channels: Int) {
+        let plane = side * side
+        var pixels = [Float](repeating: 0, count: plane * channels)
+        for p in 0..<plane { for k in 0..<channels { pixels[p * channels + k] = planar[k * plane + p] } }
+        self.init(width: side, height: side, channels: channels, pixels: pixels)
+    }
+}

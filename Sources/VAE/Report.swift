@@ -1,0 +1,108 @@
+// Report: report.html, a static page with the loss curves as inline SVG, the images and the configuration.
+import Foundation
+import ImageIO
+
+public enum Report {
+    public static func write(folder: String, config: RunConfig, metrics: [EpochMetrics], parameterCount: Int,
+                             images: Int, validationImages: Int, skippedFiles: Int) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let configText = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
+        let last = metrics.last
+        let seconds = last?.elapsedSeconds ?? 0
+        var rows = ""
+        for m in metrics {
+            rows += "<tr><td>\(m.epoch)</td><td>\(f(m.trainNegELBO))</td><td>\(m.valNegELBO.map(f) ?? "–")</td>"
+                + "<td>\(f(m.trainReconstruction))</td><td>\(f(m.trainKL))</td>"
+                + "<td>\(m.valBitsPerDim.map { String(format: "%.4f", $0) } ?? "–")</td>"
+                + "<td>\(String(format: "%.0f", m.imagesPerSecond))</td></tr>\n"
+        }
+        let elbo = chart(title: "−ELBO (nats per image)", series: [
+            ("training", "#1f77b4", metrics.map { ($0.epoch, $0.trainNegELBO) }),
+            ("validation", "#d62728", metrics.compactMap { m in m.valNegELBO.map { (m.epoch, $0) } }),
+        ])
+        let parts = chart(title: "Parts of the training loss (nats per image)", series: [
+            ("reconstruction", "#2ca02c", metrics.map { ($0.epoch, $0.trainReconstruction) }),
+            ("KL", "#9467bd", metrics.map { ($0.epoch, $0.trainKL) }),
+            ("validation reconstruction", "#8c564b", metrics.compactMap { m in m.valReconstruction.map { (m.epoch, $0) } }),
+            ("validation KL", "#e377c2", metrics.compactMap { m in m.valKL.map { (m.epoch, $0) } }),
+        ])
+        let html = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>SwiftVAE run \(escape((folder as NSString).lastPathComponent))</title>
+        <style>
+        body { font: 15px/1.45 system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #222; }
+        h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
+        table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: right; border-bottom: 1px solid #ddd; }
+        img { image-rendering: pixelated; max-width: 100%; border: 1px solid #ccc; }
+        pre { background: #f6f6f6; padding: 1em; overflow: auto; }
+        .charts { display: flex; flex-wrap: wrap; gap: 1em; }
+        </style></head><body>
+        <h1>SwiftVAE training run</h1>
+        <p>\(metrics.count) epoch\(metrics.count == 1 ? "" : "s") of \(config.training.epochs) on \(images) images
+        (\(validationImages) held out for validation\(skippedFiles > 0 ? ", \(skippedFiles) unreadable files skipped" : "")),
+        \(config.model.size)×\(config.model.size)×\(config.model.channels), latent \(config.model.latent),
+        \(parameterCount) parameters; training time \(ProgressLine.duration(seconds)).
+        Final −ELBO: training \(last.map { f($0.trainNegELBO) } ?? "–") nats,
+        validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").</p>
+        <div class="charts">\(elbo)\(parts)</div>
+        <h2>Samples from the prior</h2><img src="samples.png" alt="samples">
+        <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">
+        <h2>Epochs</h2>
+        <table><tr><th>epoch</th><th>train −ELBO</th><th>val −ELBO</th><th>reconstruction</th><th>KL</th><th>val bits/dim</th><th>images/s</th></tr>
+        \(rows)</table>
+        <h2>Configuration</h2><pre>\(escape(configText))</pre>
+        </body></html>
+
+        """
+        try AtomicFile.write(html, to: folder + "/report.html")
+    }
+
+    static func f(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    /// A line chart of (epoch, value) series with axes and a legend, as an inline SVG element.
+    static func chart(title: String, series: [(String, String, [(Int, Double)])]) -> String {
+        let (W, H, left, right, top, bottom) = (460.0, 290.0, 60.0, 12.0, 28.0, 62.0)
+        let points = series.flatMap(\.2).filter { $0.1.isFinite }
+        guard !points.isEmpty else { return "" }
+        let xMin = Double(points.map(\.0).min()!), xMax = Double(Swift.max(points.map(\.0).max()!, points.map(\.0).min()! + 1))
+        var yMin = points.map(\.1).min()!, yMax = points.map(\.1).max()!
+        if yMax - yMin < 1e-9 { yMin -= 1; yMax += 1 }
+        let pad = (yMax - yMin) * 0.05
+        yMin -= pad
+        yMax += pad
+        func x(_ v: Double) -> Double { left + (v - xMin) / (xMax - xMin) * (W - left - right) }
+        func y(_ v: Double) -> Double { top + (yMax - v) / (yMax - yMin) * (H - top - bottom) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" font-size=\"11\">"
+        svg += "<text x=\"\(W / 2)\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(W - left - right)\" height=\"\(H - top - bottom)\" fill=\"none\" stroke=\"#999\"/>"
+        for i in 0...4 {
+            let v = yMin + (yMax - yMin) * Double(i) / 4
+            svg += "<text x=\"\(left - 4)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.1f", v))</text>"
+            svg += "<line x1=\"\(left)\" x2=\"\(W - right)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#eee\"/>"
+        }
+        let epochs = Set(points.map(\.0)).sorted()
+        let stride = Swift.max(1, epochs.count / 10)
+        for (i, e) in epochs.enumerated() where i % stride == 0 {
+            svg += "<text x=\"\(x(Double(e)))\" y=\"\(H - bottom + 14)\" text-anchor=\"middle\">\(e)</text>"
+        }
+        svg += "<text x=\"\(left + (W - left - right) / 2)\" y=\"\(H - bottom + 28)\" text-anchor=\"middle\">epoch</text>"
+        for (i, (name, colour, data)) in series.enumerated() where !data.isEmpty {
+            let path = data.filter { $0.1.isFinite }.map { "\(x(Double($0.0))),\(y($0.1))" }.joined(separator: " ")
+            svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>"
+            for p in data where p.1.isFinite {
+                svg += "<circle cx=\"\(x(Double(p.0)))\" cy=\"\(y(p.1))\" r=\"2.5\" fill=\"\(colour)\"/>"
+            }
+            // Legend: two entries to a row under the axis label.
+            let lx = left + Double(i % 2) * 200, ly = H - 18 + Double(i / 2) * 14
+            svg += "<rect x=\"\(lx)\" y=\"\(ly - 9)\" width=\"10\" height=\"10\" fill=\"\(colour)\"/>"
+            svg += "<text x=\"\(lx + 14)\" y=\"\(ly)\">\(escape(name))</text>"
+        }
+        return svg + "</svg>"
+    }
+}

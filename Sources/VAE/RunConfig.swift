@@ -1,0 +1,66 @@
+// RunConfig: everything that defines a training run, saved as config.json in the run folder.
+import Foundation
+
+public struct TrainOptions: Codable, Sendable, Equatable {
+    public var epochs: Int = 10
+    public var batch: Int = 64
+    public var learningRate: Float = 1e-3
+    public var beta: Float = 1
+    public var seed: UInt64 = 0
+    /// Share of the images held out for validation, chosen by the seed.
+    public var validationFraction: Double = 0.05
+    /// The batch is cut into this many shards; results depend on it, not on the thread count.
+    public var shards: Int = 2
+    public var clipNorm: Float?
+    /// Non-finite steps in a row after which training stops.
+    public var maxBadSteps: Int = 3
+
+    public init() {}
+}
+
+public struct RunConfig: Codable, Sendable, Equatable {
+    public var model: ModelConfig
+    public var data: ImagePreparation
+    public var training: TrainOptions
+    /// The folders the run was trained on (absolute), for --resume without naming them again.
+    public var dataFolders: [String]
+    public var version: Int = 1
+
+    public init(model: ModelConfig, data: ImagePreparation, training: TrainOptions, dataFolders: [String]) {
+        (self.model, self.data, self.training, self.dataFolders) = (model, data, training, dataFolders)
+    }
+
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write([UInt8](try encoder.encode(self)) + [0x0A], to: path)
+    }
+
+    public static func read(_ path: String) throws -> RunConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RunError.noCheckpoint(folder: (path as NSString).deletingLastPathComponent)
+        }
+        do {
+            return try JSONDecoder().decode(RunConfig.self, from: data)
+        } catch {
+            throw RunError.corrupt(path: path, reason: "config.json does not parse (\(error.localizedDescription))")
+        }
+    }
+}
+
+import ImageIO
+
+public enum RunError: Error, CustomStringConvertible {
+    case noCheckpoint(folder: String)
+    case corrupt(path: String, reason: String)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .noCheckpoint(folder):
+            return "\(folder): no checkpoint here (expected config.json and model.safetensors from 'vae train')"
+        case let .corrupt(path, reason): return "\(path): \(reason)"
+        case let .invalid(message): return message
+        }
+    }
+}

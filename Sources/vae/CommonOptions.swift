@@ -1,0 +1,59 @@
+// CommonOptions: flags shared by several subcommands, and small helpers for them.
+import ArgumentParser
+import Foundation
+import ImageIO
+import VAE
+
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Threads to use (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+}
+
+struct PictureOptions: ParsableArguments {
+    @Option(help: "Upscale each image by this whole factor so small images can be seen (default: 3× for 28 px, 2× for 64 px).")
+    var scale: Int?
+
+    func factor(for size: Int) -> Int { scale ?? viewingScale(for: size) }
+
+    func validate() throws {
+        if let scale, !(1...16).contains(scale) { throw ValidationError("--scale must be between 1 and 16") }
+    }
+}
+
+/// Creates the folder that holds `path`, if missing.
+func ensureParentFolder(of path: String) throws {
+    let parent = (path as NSString).deletingLastPathComponent
+    if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+}
+
+/// Prints to standard error.
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Loads a run folder, turning failures into a clean error message.
+func loadModel(_ folder: String, threads: Int) throws -> Model {
+    do {
+        return try Model(folder: folder, threads: threads)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
+/// Decodes and prepares the named images (files or folders) the way the run's training data was.
+func loadInputs(_ paths: [String], model: Model) throws -> [(String, Image)] {
+    guard let prep = model.run?.data else { return [] }
+    var out: [(String, Image)] = []
+    for file in try FolderScan.imageFiles(in: paths) {
+        do {
+            out.append((file, try prep.load(file)))
+        } catch {
+            warn("skipping \(error)")
+        }
+    }
+    return out
+}

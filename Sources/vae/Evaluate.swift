@@ -1,0 +1,72 @@
+// vae evaluate: negative ELBO, importance-weighted bound, KL and active units on a folder of images.
+import ArgumentParser
+import Foundation
+import VAE
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure how well a trained model explains a folder of images.",
+        discussion: """
+        Reports, per image: the negative ELBO with one z per image, and the importance-weighted
+        bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats
+        and in bits per dimension; the mean KL(q(z|x) ‖ p(z)); and the number of active latent
+        units (variance of the posterior mean over the data above 0.01). Lower is better.
+        """)
+
+    @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
+    var runFolder: String
+
+    @Argument(help: "Folders or files of test images.")
+    var data: [String]
+
+    @Option(help: "Importance samples per image for the IWAE bound (0 skips it).")
+    var k: Int = 100
+
+    @Option(help: "Random seed for the samples.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Evaluate at most this many images.")
+    var limit: Int?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard (0...100_000).contains(k) else { throw ValidationError("--k must be between 0 and 100000") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let model = try loadModel(runFolder, threads: threads.threads)
+        guard let prep = model.run?.data else { throw ValidationError("\(runFolder): config.json lacks the data settings") }
+        let progress = ProgressLine()
+        let start = Date()
+        let dataset = try ImageDataset(folders: data, preparation: prep, threads: threads.threads, limit: limit) { done, total in
+            progress.update("loading \(done)/\(total) images", force: done == total)
+        }
+        progress.finish()
+        if let note = dataset.skippedSummary() { warn(note) }
+        let result = model.evaluate(dataset, k: k, seed: seed) { done, total in
+            let rate = Double(done) / Date().timeIntervalSince(start)
+            progress.update(String(format: "evaluating %d/%d images (k = %d) %.0f img/s", done, total, k, rate),
+                            force: done == total)
+        }
+        progress.finish()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        print("images \(result.images) (\(result.dimensions) dimensions each)")
+        print(String(format: "neg_elbo %.2f nats  %.4f bits/dim  (reconstruction %.2f + KL %.2f)", result.negativeELBO,
+                     result.bitsPerDimension(result.negativeELBO), result.reconstruction, result.kl))
+        if let iwae = result.iwae {
+            print(String(format: "iwae_k%d %.2f nats  %.4f bits/dim", result.k, iwae, result.bitsPerDimension(iwae)))
+        }
+        print("active_units \(result.activeUnits) of \(result.latent)")
+        print(String(format: "seconds %.1f", Date().timeIntervalSince(start)))
+    }
+}

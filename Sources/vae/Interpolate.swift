@@ -1,0 +1,67 @@
+// vae interpolate: a strip from image A through decoded points between their codes to image B.
+import ArgumentParser
+import Foundation
+import ImageIO
+import VAE
+
+struct Interpolate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Morph one image into another through the latent space.",
+        discussion: """
+        Encodes A and B, walks between the means of their codes (in a straight line, or along
+        the sphere with --slerp) and writes a strip: A, the decoded steps, B.
+        """)
+
+    @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
+    var runFolder: String
+
+    @Argument(help: "The first image (PNG or JPEG, any size).")
+    var a: String
+
+    @Argument(help: "The second image.")
+    var b: String
+
+    @Option(help: "Decoded images between A and B.")
+    var steps: Int = 8
+
+    @Flag(help: "Spherical instead of linear interpolation.")
+    var slerp = false
+
+    @Option(help: "Output PNG (default: RUN/interpolation.png).")
+    var out: String?
+
+    @Option(help: "Also write each frame as its own PNG into this folder.")
+    var frames: String?
+
+    @OptionGroup var picture: PictureOptions
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        let model = try loadModel(runFolder, threads: threads.threads)
+        guard let prep = model.run?.data else { throw ValidationError("\(runFolder): config.json lacks the data settings") }
+        let first: Image, second: Image
+        do {
+            first = try prep.load(a)
+            second = try prep.load(b)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let strip = model.interpolation(from: first, to: second, steps: steps, slerp: slerp)
+        let scale = picture.factor(for: model.config.size)
+        let path = out ?? runFolder + "/interpolation.png"
+        try ensureParentFolder(of: path)
+        try Image.grid(strip.map { $0.upscaled(by: scale) }, columns: strip.count).writePNG(to: path)
+        print("wrote \(path) (A, \(steps) \(slerp ? "spherical" : "linear") steps, B)")
+        if let frames {
+            try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
+            for (i, image) in strip.enumerated() {
+                try image.upscaled(by: scale).writePNG(to: frames + String(format: "/frame-%03d.png", i))
+            }
+            print("wrote \(strip.count) frames to \(frames)/")
+        }
+    }
+}

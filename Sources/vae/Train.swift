@@ -1,0 +1,238 @@
+// vae train: trains a VAE on a folder of images, writing checkpoints, pictures, metrics and a report.
+import ArgumentParser
+import Foundation
+import ImageIO
+import VAE
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a convolutional VAE on a folder of PNG and JPEG images.",
+        discussion: """
+        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded,
+        converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable
+        files are skipped and listed. After every epoch the run folder gets model.safetensors
+        (PyTorch names and layouts), config.json, the training state, reconstructions.png,
+        samples.png and a line in metrics.jsonl; report.html sums the run up.
+
+        Ctrl-C finishes the current step, saves a checkpoint and tells how to continue:
+          vae train --resume RUN [--epochs N]
+        A resumed run gives the same weights, bit for bit, as one that was never stopped.
+
+        The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU,
+        then an optional --hidden fully connected layer, then the mean and log-variance of
+        q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray,
+        latent 16) and rgb64 (64×64 colour, latent 128), as in REFERENCE.md.
+        """)
+
+    @Argument(help: "Folder(s) of training images (not needed with --resume).")
+    var data: [String] = []
+
+    @Option(help: "A reference model: fmnist or rgb64 (sets size, channels, widths, hidden, latent and batch).")
+    var preset: String?
+
+    @Option(help: "Side of the square training images in pixels (default 64, or the preset's).")
+    var size: Int?
+
+    @Option(help: "1 for gray, 3 for colour (default 3, or the preset's).")
+    var channels: Int?
+
+    @Option(help: "Latent dimensions (default 32, or the preset's).")
+    var latent: Int?
+
+    @Option(help: "Encoder convolution widths, comma separated, e.g. 32,64,128 (default: as many as halve --size down to 4–7 px, from 32,64,128,256).")
+    var widths: String?
+
+    @Option(help: "Width of a fully connected layer before the latent heads (default: none, or the preset's).")
+    var hidden: Int?
+
+    @Option(help: "How non-square images become square: crop (centre), pad or stretch.")
+    var fit: FitMode = .crop
+
+    @Option(help: "Colour transparent pixels and padding are laid on: white, black, gray or #RRGGBB.")
+    var background: String = "white"
+
+    @Option(help: "Total epochs to train (with --resume: the total to reach).")
+    var epochs: Int?
+
+    @Option(help: "Images per step (default 64, or the preset's).")
+    var batch: Int?
+
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 1e-3
+
+    @Option(help: "Weight of the KL term (1 is the true ELBO; below 1 sharper reconstructions, above 1 a smoother latent space).")
+    var beta: Float = 1
+
+    @Option(help: "Pixel likelihood: bernoulli (binary cross-entropy) or gaussian.")
+    var likelihood: LikelihoodKind = .bernoulli
+
+    @Option(help: "Standard deviation of the Gaussian likelihood (with --likelihood gaussian).")
+    var gaussianScale: Float = 0.1
+
+    @Flag(help: "Learn the Gaussian likelihood's standard deviation instead of fixing it.")
+    var learnScale = false
+
+    @Option(help: "Random seed: the same seed gives the same run, whatever the thread count.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Share of the images held out for validation (fixed by the seed).")
+    var valFraction: Double = 0.05
+
+    @Option(help: "Clip the gradient to this global norm (default: no clipping).")
+    var clipNorm: Float?
+
+    @Option(help: "Use at most this many images (the first in sorted order), e.g. for a quick try.")
+    var limit: Int?
+
+    @Option(help: "Refuse images larger than this many megapixels.")
+    var maxMegapixels: Int = 100
+
+    @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>).")
+    var out: String?
+
+    @Option(help: "Continue the run in this folder where it stopped.")
+    var resume: String?
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if resume == nil && data.isEmpty {
+            throw ValidationError("name a folder of images to train on, e.g. 'vae train photos/', or continue a run with --resume RUN")
+        }
+        if resume != nil {
+            let fixed: [(String, Bool)] = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
+                                           ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
+                                           ("--batch", batch != nil), ("--out", out != nil)]
+            let given = fixed.filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) cannot change when resuming: a resumed run keeps its saved settings")
+            }
+        }
+        if let preset, ModelConfig.presets[preset] == nil {
+            throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
+        }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
+        if let channels, ![1, 3].contains(channels) { throw ValidationError("--channels must be 1 (gray) or 3 (colour)") }
+        if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
+        guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be zero or positive") }
+        guard gaussianScale > 0 else { throw ValidationError("--gaussian-scale must be positive") }
+        guard (0..<1).contains(valFraction) else { throw ValidationError("--val-fraction must be at least 0 and below 1") }
+        if Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
+        if let problem = try modelConfig()?.problem { throw ValidationError(problem) }
+    }
+
+    /// The model these flags describe (nil when resuming).
+    func modelConfig() throws -> ModelConfig? {
+        guard resume == nil else { return nil }
+        var config = preset.flatMap { ModelConfig.presets[$0] }
+            ?? ModelConfig(size: 64, channels: 3, widths: [], hidden: nil, latent: 32)
+        if let size { config.size = size }
+        if let channels { config.channels = channels }
+        if let latent { config.latent = latent }
+        if let hidden { config.hidden = hidden }
+        if let widths {
+            let parsed = widths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ValidationError("--widths takes positive whole numbers separated by commas, e.g. 32,64,128")
+            }
+            config.widths = parsed.map { $0! }
+        } else if preset == nil || size != nil {
+            config.widths = Self.defaultWidths(size: config.size)
+        }
+        config.likelihood = likelihood
+        config.logScale = log(gaussianScale)
+        config.learnScale = learnScale
+        return config
+    }
+
+    /// As many stride-2 convolutions as halve `size` exactly while the side stays at least 4.
+    static func defaultWidths(size: Int) -> [Int] {
+        var depth = 0, side = size
+        while side % 2 == 0 && side / 2 >= 4 && depth < 6 { side /= 2; depth += 1 }
+        return Array([32, 64, 128, 256, 256, 256].prefix(Swift.max(depth, 1)))
+    }
+
+    func run() throws {
+        let folder: String
+        var config: RunConfig
+        if let resume {
+            folder = resume
+            do {
+                config = try RunConfig.read(resume + "/" + Checkpoint.configFile)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard FileManager.default.fileExists(atPath: resume + "/" + Checkpoint.stateFile) else {
+                throw ValidationError("\(resume): no training state to resume from (training_state.safetensors is missing)")
+            }
+            if let epochs { config.training.epochs = epochs }
+        } else {
+            let model = try modelConfig()!
+            var t = TrainOptions()
+            t.epochs = epochs ?? 10
+            t.batch = batch ?? preset.flatMap { ModelConfig.presetBatch[$0] } ?? 64
+            t.learningRate = lr
+            t.beta = beta
+            t.seed = seed
+            t.validationFraction = valFraction
+            t.clipNorm = clipNorm
+            let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            config = RunConfig(model: model, data: ImagePreparation(size: model.size, channels: model.channels, fit: fit,
+                                                                    background: background),
+                               training: t, dataFolders: absolute)
+            folder = out ?? Self.defaultFolder(for: data[0])
+            if FileManager.default.fileExists(atPath: folder + "/" + Checkpoint.modelFile) {
+                throw ValidationError("\(folder) already holds a trained model: continue it with --resume \(folder), or choose another --out")
+            }
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let folders = resume != nil && data.isEmpty ? config.dataFolders : data
+        let progress = ProgressLine()
+        let loadStart = Date()
+        let dataset: ImageDataset
+        do {
+            dataset = try ImageDataset(folders: folders, preparation: config.data, threads: threads.threads,
+                                       options: DecodeOptions(maxPixels: maxMegapixels * 1_000_000), limit: limit) { done, total in
+                let rate = Double(done) / max(Date().timeIntervalSince(loadStart), 1e-9)
+                progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
+            }
+        } catch {
+            progress.finish()
+            throw ValidationError("\(error)")
+        }
+        progress.finish()
+        if let note = dataset.skippedSummary() { warn(note) }
+        let m = config.model
+        let run = try TrainingRun(folder: folder, config: config, dataset: dataset, threads: threads.threads,
+                                  resume: resume != nil, progress: progress)
+        if resume != nil && run.state.epoch >= config.training.epochs {
+            print("\(folder) has already trained \(run.state.epoch) epochs; pass --epochs with a larger total to train further")
+            return
+        }
+        print("\(resume == nil ? "training" : "resuming") in \(folder): \(dataset.count) images "
+              + "(\(run.trainIndices.count) train, \(run.validationIndices.count) validation), "
+              + "\(m.size)×\(m.size)×\(m.channels), widths \(m.widths.map(String.init).joined(separator: ",")), "
+              + "latent \(m.latent), \(run.trainer.network.parameterCount) parameters, batch \(config.training.batch), "
+              + "\(config.training.epochs) epochs" + (resume != nil ? " (from epoch \(run.state.epoch + 1))" : ""))
+        switch try run.run() {
+        case .finished:
+            print("done: \(folder)/report.html, reconstructions.png, samples.png, model.safetensors")
+        case .interrupted:
+            throw ExitCode(130)
+        case .diverged:
+            throw ExitCode(2)
+        }
+    }
+
+    static func defaultFolder(for data: String) -> String {
+        let name = URL(fileURLWithPath: data).standardizedFileURL.lastPathComponent
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return "Output/\(name.isEmpty ? "run" : name)-\(formatter.string(from: Date()))"
+    }
+}
+
+extension FitMode: ExpressibleByArgument {}
+extension LikelihoodKind: ExpressibleByArgument {}
