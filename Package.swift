@@ -2,9 +2,13 @@
 // SwiftVAE: a convolutional variational autoencoder trained on your own images, on the CPU.
 import PackageDescription
 
-// Release builds of the numeric code skip overflow and bounds checks in the hot loops;
-// every kernel is still checked against naive loops in the (debug) test build.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// The numeric code is always optimised: the tests train small models and run the binary
+// end to end, which unoptimised loops make dozens of times slower. Release builds also drop
+// overflow and bounds checks; every kernel is checked against naive loops in the tests.
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
 
 let package = Package(
     name: "SwiftVAE",

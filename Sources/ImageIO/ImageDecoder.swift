@@ -32,9 +32,9 @@ public enum ImageDecoder {
 
     /// The whole file, refusing anything over `limit` bytes and anything that is not a regular file.
     static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        guard exists, !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
             let reason = !exists ? "no such file" : isDirectory.boolValue ? "is a folder" : "permission denied"
             throw ImageIOError.unreadable(path: path, reason: reason)
         }

@@ -96,6 +96,11 @@ public final class TrainingRun {
         interruptRequested = 0
         let previous = signal(SIGINT) { _ in interruptRequested = 1 }
         defer { signal(SIGINT, previous) }
+        // A parent may have started us with SIGINT blocked (Foundation's Process does); unblock it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         try trimMetrics(after: state.epoch)
 
         while state.epoch < t.epochs {

@@ -1,0 +1,233 @@
+// End-to-end tests: the built `vae` binary run on small folders, its output and exit status checked.
+import Foundation
+import Testing
+import TestSupport
+import ImageIO
+
+/// The `vae` executable: $VAE_BINARY, or the one built next to the test runner.
+func vaeBinary() throws -> URL {
+    if let path = ProcessInfo.processInfo.environment["VAE_BINARY"] { return URL(fileURLWithPath: path) }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("vae")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw CLIError("vae binary not found near \(CommandLine.arguments[0]); run 'swift build' first or set VAE_BINARY")
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs `vae` with `arguments`, waiting at most `timeout` seconds.
+@discardableResult
+func vae(_ arguments: [String], timeout: Double = 300, signalAfter: (Double, Int32)? = nil) throws -> Result {
+    let process = Process()
+    process.executableURL = try vaeBinary()
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outData = Box(), errData = Box()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    if let (delay, sig) = signalAfter {
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) { kill(process.processIdentifier, sig) }
+    }
+    if group.wait(timeout: .now() + timeout) == .timedOut {
+        process.terminate()
+        throw CLIError("vae \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
+    }
+    process.waitUntilExit()
+    return Result(status: process.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
+                  stderr: String(decoding: errData.data, as: UTF8.self))
+}
+
+/// A folder of small generated images: coloured discs and squares, one PNG each.
+func makeImageFolder(count: Int, size: Int = 16) throws -> String {
+    let folder = temporaryFolder("vae-cli-data")
+    for i in 0..<count {
+        var image = Image(width: size + i % 3, height: size, channels: 3, fill: 0)
+        let r = Float(3 + i % 4), cx = Float(size / 2 + i % 5 - 2), cy = Float(size / 2 + (i / 5) % 5 - 2)
+        for y in 0..<size { for x in 0..<image.width {
+            let inside = i % 2 == 0 ? hypot(Float(x) - cx, Float(y) - cy) <= r : max(abs(Float(x) - cx), abs(Float(y) - cy)) <= r
+            if inside { image[x, y, 0] = Float(i % 3) / 2; image[x, y, 1] = 1 - Float(i % 3) / 2; image[x, y, 2] = 0.8 }
+        } }
+        try image.writePNG(to: folder + String(format: "/img-%03d.png", i))
+    }
+    return folder
+}
+
+func pngSize(_ path: String) throws -> (Int, Int) {
+    let image = try ImageDecoder.decode(file: path)
+    return (image.width, image.height)
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func helpExplainsEverySubcommand() throws {
+        let r = try vae(["--help"])
+        #expect(r.status == 0)
+        for command in ["train", "sample", "reconstruct", "interpolate", "evaluate", "inspect", "bench"] {
+            #expect(r.stdout.contains(command), "\(command) missing from --help")
+            let sub = try vae([command, "--help"])
+            #expect(sub.status == 0 && sub.stdout.contains("USAGE"), "vae \(command) --help")
+        }
+    }
+
+    @Test func inspectReportsEachFileAndExitsOneOnFailure() throws {
+        let folder = try makeImageFolder(count: 3)
+        var r = try vae(["inspect", folder])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("ok \(folder)/img-000.png 16x16 3ch 8bit PNG"))
+        #expect(r.stdout.contains("3 files: 3 ok, 0 failed"))
+        try Data("GIF89a".utf8).write(to: URL(fileURLWithPath: folder + "/broken.png"))
+        r = try vae(["inspect", folder])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("error \(folder)/broken.png: not a PNG or JPEG file (starts with 'GIF8')"))
+        #expect(r.stdout.contains("4 files: 3 ok, 1 failed"))
+        r = try vae(["inspect", "/nonexistent-folder"])
+        #expect(r.status == 1 && r.stdout.contains("no such file or folder"))
+    }
+
+    @Test func badOptionsAreRefusedWithAHint() throws {
+        let folder = try makeImageFolder(count: 2)
+        var r = try vae(["train", folder, "--preset", "mnist"])
+        #expect(r.status != 0 && r.stderr.contains("unknown preset 'mnist'"))
+        r = try vae(["train", folder, "--size", "30", "--widths", "8,16"])
+        #expect(r.status != 0 && r.stderr.contains("not divisible by 4"))
+        let empty = temporaryFolder("vae-empty")
+        r = try vae(["train", empty, "--size", "16", "--out", empty + "/run"])
+        #expect(r.status != 0 && r.stderr.contains("no PNG or JPEG images found"))
+        r = try vae(["sample", empty])
+        #expect(r.status != 0 && r.stderr.contains("no checkpoint here"))
+    }
+
+    /// Train 2 epochs on a tiny folder with one broken file, then use every command on the run.
+    @Test func trainThenSampleReconstructInterpolateEvaluate() throws {
+        let folder = try makeImageFolder(count: 24)
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: URL(fileURLWithPath: folder + "/zz-broken.png"))
+        let run = temporaryFolder("vae-run") + "/run"
+        let r = try vae(["train", folder, "--size", "16", "--widths", "8,16", "--latent", "4", "--epochs", "2",
+                         "--batch", "8", "--out", run, "--threads", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("zz-broken.png"), "the skipped file is named")
+        #expect(r.stdout.contains("epoch 2/2"))
+        for file in ["model.safetensors", "config.json", "training_state.safetensors", "metrics.jsonl", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: run + "/" + file), "\(file)")
+        }
+        // 16 px images shown at 4×: 8 columns of 64 px with 2 px gaps; two rows of inputs and reconstructions.
+        let (rw, rh) = try pngSize(run + "/reconstructions.png")
+        #expect(rw > 0 && rh > 0)
+        #expect(try pngSize(run + "/samples.png") == (8 * 64 + 9 * 2, 8 * 64 + 9 * 2))
+        let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(metrics.count == 2)
+        let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        #expect(report.contains("<svg") && report.contains("samples.png"))
+
+        var s = try vae(["sample", run, "--count", "6", "--out", run + "/s.png", "--scale", "1", "--separate", run + "/each"])
+        #expect(s.status == 0)
+        #expect(try pngSize(run + "/s.png") == (3 * 16 + 4 * 2, 2 * 16 + 3 * 2))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: run + "/each").count == 6)
+        s = try vae(["reconstruct", run, folder + "/img-000.png", folder + "/img-001.png", "--out", run + "/r.png", "--scale", "1"])
+        #expect(s.status == 0)
+        #expect(try pngSize(run + "/r.png") == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2))
+        s = try vae(["interpolate", run, folder + "/img-000.png", folder + "/img-005.png", "--steps", "4", "--slerp",
+                     "--out", run + "/i.png", "--frames", run + "/frames", "--scale", "2"])
+        #expect(s.status == 0)
+        #expect(try pngSize(run + "/i.png") == (6 * 32 + 7 * 2, 32 + 2 * 2))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: run + "/frames").count == 6)
+        s = try vae(["evaluate", run, folder, "--k", "5"])
+        #expect(s.status == 0)
+        #expect(s.stdout.contains("neg_elbo") && s.stdout.contains("iwae_k5") && s.stdout.contains("active_units"))
+    }
+
+    /// 2 epochs, then 2 more with --resume, equal 4 epochs straight: weights and metrics, bit for bit.
+    @Test func resumeIsExact() throws {
+        let folder = try makeImageFolder(count: 20)
+        let base = temporaryFolder("vae-resume")
+        let common = ["--size", "16", "--widths", "8,16", "--latent", "4", "--batch", "6", "--seed", "3"]
+        #expect(try vae(["train", folder, "--epochs", "4", "--out", base + "/straight"] + common).status == 0)
+        #expect(try vae(["train", folder, "--epochs", "2", "--out", base + "/split"] + common).status == 0)
+        let resumed = try vae(["train", "--resume", base + "/split", "--epochs", "4"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: base + "/split/model.safetensors"))
+        #expect(a == b, "weights differ after resuming")
+        func lossFields(_ run: String) throws -> [String] {
+            try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+                // Everything but the timings.
+                line.split(separator: ",").filter { !$0.contains("imagesPerSecond") && !$0.contains("elapsedSeconds") }
+                    .joined(separator: ",")
+            }
+        }
+        #expect(try lossFields(base + "/straight") == lossFields(base + "/split"))
+        let again = try vae(["train", "--resume", base + "/split", "--epochs", "4"])
+        #expect(again.status == 0 && again.stdout.contains("already trained 4 epochs"))
+    }
+
+    @Test func interruptSavesACheckpointThatResumes() throws {
+        let folder = try makeImageFolder(count: 40, size: 32)
+        let run = temporaryFolder("vae-int") + "/run"
+        let r = try vae(["train", folder, "--size", "32", "--epochs", "2000", "--batch", "4", "--out", run],
+                        signalAfter: (3, SIGINT))
+        #expect(r.status == 130, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("vae train --resume \(run)"))
+        #expect(FileManager.default.fileExists(atPath: run + "/model.safetensors"))
+        let more = try vae(["sample", run, "--count", "2", "--out", run + "/s.png"])
+        #expect(more.status == 0)
+    }
+
+    @Test func aCorruptCheckpointGivesAClearError() throws {
+        let folder = try makeImageFolder(count: 8)
+        let run = temporaryFolder("vae-corrupt") + "/run"
+        #expect(try vae(["train", folder, "--size", "16", "--widths", "8", "--latent", "2", "--epochs", "1", "--out", run]).status == 0)
+        let path = run + "/model.safetensors"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
+        let r = try vae(["sample", run])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("model.safetensors") && r.stderr.contains("truncated"), "\(r.stderr)")
+    }
+
+    /// The safetensors header is JSON with PyTorch's names, shapes and dtype.
+    @Test func safetensorsHeaderParses() throws {
+        let folder = try makeImageFolder(count: 8)
+        let run = temporaryFolder("vae-st") + "/run"
+        #expect(try vae(["train", folder, "--size", "16", "--widths", "4,8", "--hidden", "10", "--latent", "3",
+                         "--channels", "1", "--epochs", "1", "--out", run]).status == 0)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")))
+        let n = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
+        let expected: [String: [Int]] = [
+            "enc.0.weight": [4, 1, 4, 4], "enc.0.bias": [4], "enc.2.weight": [8, 4, 4, 4], "enc.2.bias": [8],
+            "enc_fc.0.weight": [10, 128], "enc_fc.0.bias": [10], "mu.weight": [3, 10], "mu.bias": [3],
+            "logvar.weight": [3, 10], "logvar.bias": [3], "dec_fc.0.weight": [10, 3], "dec_fc.0.bias": [10],
+            "dec_fc.2.weight": [128, 10], "dec_fc.2.bias": [128], "dec.0.weight": [8, 4, 4, 4], "dec.0.bias": [4],
+            "dec.2.weight": [4, 1, 4, 4], "dec.2.bias": [1],
+        ]
+        var total = 0
+        for (name, shape) in expected {
+            let entry = try #require(header[name] as? [String: Any], "\(name)")
+            #expect(entry["dtype"] as? String == "F32")
+            #expect(entry["shape"] as? [Int] == shape, "\(name)")
+            let offsets = try #require(entry["data_offsets"] as? [Int])
+            #expect(offsets[1] - offsets[0] == 4 * shape.reduce(1, *))
+            total += 4 * shape.reduce(1, *)
+        }
+        #expect(header.keys.filter { $0 != "__metadata__" }.count == expected.count)
+        #expect(bytes.count == 8 + n + total)
+    }
+}
