@@ -24,9 +24,10 @@ let package = Package(
     targets: [
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "CFloatEnv"),
         .systemLibrary(name: "CBLAS"),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"], swiftSettings: fast),
-        .target(name: "VAECore", dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
+        .target(name: "VAECore", dependencies: ["CFloatEnv", .target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "VAE", dependencies: ["VAECore", "ImageIO"], swiftSettings: fast),
         .executableTarget(name: "vae", dependencies: [

@@ -43,3 +43,16 @@ import TestSupport
         #expect(d.nextWord() == e.nextWord())
     }
 }
+
+@Suite struct FloatEnvironmentTests {
+    /// With flush-to-zero on, a product below the smallest normal Float is zero, not denormal.
+    @Test func denormalsAreFlushedToZero() {
+        FloatEnvironment.flushDenormals()
+        let tiny = Float.leastNormalMagnitude
+        var factor: Float = 0.5
+        withUnsafeMutablePointer(to: &factor) { p in
+            // Through memory, so the product is computed at run time, not folded by the compiler.
+            #expect(tiny * p.pointee == 0)
+        }
+    }
+}

@@ -72,6 +72,22 @@ import TestSupport
         #expect(weights[0] == weights[1])
     }
 
+    /// Cutting the batch into shards changes only the order of sums: the summed gradient of one
+    /// step matches the unsharded one to rounding.
+    @Test func shardingOnlyChangesRounding() {
+        let network = Network(config: ModelConfig(size: 8, channels: 3, widths: [4, 8], hidden: 6, latent: 3))
+        var rng = TestRandom(15)
+        let x = Buffer(rng.floats(10 * 192, 0, 1))
+        var gradients: [[Float]] = []
+        for shards in [1, 2, 3] {
+            let trainer = Trainer(network: network, batch: 10, seed: 4, shards: shards, threads: 2)
+            _ = trainer.step(x.pointer, count: 10, noiseIndex: 0)
+            gradients.append(trainer.gradient)
+        }
+        assertClose(gradients[1], gradients[0], relative: 1e-4, absolute: 1e-6, "2 shards vs 1")
+        assertClose(gradients[2], gradients[0], relative: 1e-4, absolute: 1e-6, "3 shards vs 1")
+    }
+
     /// A few dozen steps on a tiny fixed batch bring the loss well down (a sanity check, not a timing).
     @Test func lossFallsOnATinyDataSet() {
         let config = ModelConfig(size: 8, channels: 1, widths: [8, 16], hidden: 32, latent: 4)
