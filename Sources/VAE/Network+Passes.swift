@@ -3,18 +3,23 @@ import Foundation
 import VAECore
 
 extension Network {
+    /// The input images channel-major, as the first convolution reads them: the images
+    /// themselves when there is one channel, else the copy encode() made.
+    func inputChannelMajor(_ images: UnsafePointer<Float>, in ws: Workspace) -> UnsafePointer<Float> {
+        config.channels > 1 ? UnsafePointer(ws.inputCBHW.pointer) : images
+    }
+
     /// images (B, C, H, W) in [0, 1] → ws.mean, ws.logVariance (B, latent).
     public func encode(_ images: UnsafePointer<Float>, batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
         precondition(batch <= ws.capacity, "batch larger than the workspace")
         let prof = ws.profiler
-        var x = images
         if config.channels > 1 {
             prof.time(.elementwise) {
                 imageMajorToChannelMajor(images, ws.inputCBHW.pointer, channels: config.channels, batch: batch,
                                          plane: config.size * config.size)
             }
-            x = UnsafePointer(ws.inputCBHW.pointer)
         }
+        var x = inputChannelMajor(images, in: ws)
         for (i, layer) in encoder.enumerated() {
             let y = ws.encoderOutputs[i].pointer
             prof.time(layer: layer.name + " forward") {
@@ -99,7 +104,7 @@ extension Network {
         let n = config.imageFloats, L = config.latent
         let logScale = self.logScale(params)
         var dLogScale: Double = 0
-        ws.profiler.time(.elementwise) {
+        ws.profiler.time(.loss) {
             if gradientScale != nil {
                 ws.meanGrad.zero()
                 ws.logVarianceGrad.zero()
@@ -209,7 +214,8 @@ extension Network {
                     dx = ws.encoderGrads[i - 1].pointer
                     prof.time(.elementwise) { dx!.update(repeating: 0, count: encoder[i - 1].op.outputCount(batch: batch)) }
                 }
-                layer.op.backward(dy: dy, batch: batch, weight: params + layer.weight, col: ws.encoderColumns[i].pointer,
+                let x = i == 0 ? inputChannelMajor(images, in: ws) : UnsafePointer(ws.encoderOutputs[i - 1].pointer)
+                layer.op.backward(dy: dy, x: x, batch: batch, weight: params + layer.weight, col: ws.encoderColumns[i].pointer,
                                   dWeight: grads + layer.weight, dBias: grads + layer.bias, dx: dx, profiler: prof)
             }
         }

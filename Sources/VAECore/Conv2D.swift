@@ -13,37 +13,55 @@ public struct Conv2D: Sendable {
     }
 
     public var weightCount: Int { outChannels * input.columnRows }
-    /// Floats of the column buffer for `batch` images.
-    public func columnCount(batch: Int) -> Int { input.columnRows * batch * input.outHeight * input.outWidth }
-    public func outputCount(batch: Int) -> Int { outChannels * batch * input.outHeight * input.outWidth }
+    var outPlane: Int { input.outHeight * input.outWidth }
+    /// Images per im2col chunk for a batch (see ColumnChunking).
+    public func chunk(batch: Int) -> Int {
+        Swift.min(maxChunk ?? batch, ColumnChunking.images(batch: batch, floatsPerImage: input.columnRows * outPlane))
+    }
+    /// At most this many images per chunk (tests use it to exercise chunking on small shapes).
+    public var maxChunk: Int?
+    /// Floats of the column buffer for `batch` images (one chunk's worth).
+    public func columnCount(batch: Int) -> Int { input.columnRows * chunk(batch: batch) * outPlane }
+    public func outputCount(batch: Int) -> Int { outChannels * batch * outPlane }
 
-    /// x (C, B, H, W) → col (C·k·k, B·OH·OW) → y (OC, B, OH, OW) = W·col + b.
-    /// `col` is kept for the backward pass.
+    /// x (C, B, H, W) → y (OC, B, OH, OW) = W·im2col(x) + b, a chunk of images at a time:
+    /// each chunk's GEMM writes its columns of y in place (ldc = the whole row).
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                         col: FloatPointer, y: FloatPointer, profiler: Profiler) {
-        let n = batch * input.outHeight * input.outWidth
-        profiler.time(.im2col) { im2col(x, batch: batch, shape: input, into: col) }
+        let n = batch * outPlane, step = chunk(batch: batch)
         profiler.time(.elementwise) { fillRows(y, rows: outChannels, length: n, with: bias) }
-        profiler.time(.gemm) {
-            gemm(m: outChannels, n: n, k: input.columnRows, a: weight, b: col, beta: 1, c: y)
+        for first in stride(from: 0, to: batch, by: step) {
+            let count = Swift.min(step, batch - first)
+            profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
+            profiler.time(.gemm) {
+                gemm(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col, beta: 1,
+                     c: y + first * outPlane, ldc: n)
+            }
         }
     }
 
-    /// Given dY (OC, B, OH, OW) and the forward `col`: dW += dY·colᵀ, db += Σ dY, and,
-    /// when `dx` is given, dX += col2im(Wᵀ·dY). `col` is overwritten (it holds dcol after).
-    public func backward(dy: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
+    /// Given dY (OC, B, OH, OW) and the forward input x: dW += dY·im2col(x)ᵀ, db += Σ dY and,
+    /// when `dx` is given, dX += col2im(Wᵀ·dY). `col` is scratch (im2col is recomputed per
+    /// chunk, which is cheaper than keeping a batch-wide column matrix out of cache).
+    public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
                          dx: FloatPointer?, profiler: Profiler) {
-        let n = batch * input.outHeight * input.outWidth
+        let n = batch * outPlane, step = chunk(batch: batch)
         profiler.time(.elementwise) { addRowSums(dy, rows: outChannels, length: n, into: dBias) }
-        profiler.time(.gemm) {
-            gemm(transB: true, m: outChannels, n: input.columnRows, k: n, a: dy, b: col, beta: 1, c: dWeight)
+        for first in stride(from: 0, to: batch, by: step) {
+            let count = Swift.min(step, batch - first), width = count * outPlane
+            let dyChunk = dy + first * outPlane
+            profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
+            profiler.time(.gemm) {
+                gemm(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyChunk, lda: n, b: col,
+                     beta: 1, c: dWeight)
+            }
+            guard let dx else { continue }
+            profiler.time(.gemm) {
+                gemm(transA: true, m: input.columnRows, n: width, k: outChannels, a: weight, b: dyChunk, ldb: n, c: col)
+            }
+            profiler.time(.col2im) { col2im(col, batch: batch, first: first, count: count, shape: input, into: dx) }
         }
-        guard let dx else { return }
-        profiler.time(.gemm) {
-            gemm(transA: true, m: input.columnRows, n: n, k: outChannels, a: weight, b: dy, c: col)
-        }
-        profiler.time(.col2im) { col2im(col, batch: batch, shape: input, into: dx) }
     }
 }
 

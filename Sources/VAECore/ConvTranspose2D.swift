@@ -20,20 +20,30 @@ public struct ConvTranspose2D: Sendable {
     public var outHeight: Int { output.height }
     public var outWidth: Int { output.width }
     public var weightCount: Int { inChannels * output.columnRows }
-    public func columnCount(batch: Int) -> Int { output.columnRows * batch * output.outHeight * output.outWidth }
-    public func outputCount(batch: Int) -> Int { output.channels * batch * output.height * output.width }
+    var inPlane: Int { output.outHeight * output.outWidth }
+    var outPlane: Int { output.height * output.width }
+    /// Images per column chunk for a batch (see ColumnChunking).
+    public func chunk(batch: Int) -> Int {
+        Swift.min(maxChunk ?? batch, ColumnChunking.images(batch: batch, floatsPerImage: output.columnRows * inPlane))
+    }
+    /// At most this many images per chunk (tests use it to exercise chunking on small shapes).
+    public var maxChunk: Int?
+    public func columnCount(batch: Int) -> Int { output.columnRows * chunk(batch: batch) * inPlane }
+    public func outputCount(batch: Int) -> Int { output.channels * batch * outPlane }
 
-    /// x (C, B, H, W) → col (OC·k·k, B·H·W) = Wᵀ·x → y (OC, B, OH, OW) = col2im(col) + b.
+    /// x (C, B, H, W) → y (OC, B, OH, OW) = col2im(Wᵀ·x) + b, a chunk of images at a time.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                         col: FloatPointer, y: FloatPointer, profiler: Profiler) {
-        let n = batch * output.outHeight * output.outWidth
-        profiler.time(.gemm) {
-            gemm(transA: true, m: output.columnRows, n: n, k: inChannels, a: weight, b: x, c: col)
+        let n = batch * inPlane, step = chunk(batch: batch)
+        profiler.time(.elementwise) { fillRows(y, rows: output.channels, length: batch * outPlane, with: bias) }
+        for first in stride(from: 0, to: batch, by: step) {
+            let count = Swift.min(step, batch - first)
+            profiler.time(.gemm) {
+                gemm(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels, a: weight,
+                     b: x + first * inPlane, ldb: n, c: col)
+            }
+            profiler.time(.col2im) { col2im(col, batch: batch, first: first, count: count, shape: output, into: y) }
         }
-        profiler.time(.elementwise) {
-            fillRows(y, rows: output.channels, length: batch * output.height * output.width, with: bias)
-        }
-        profiler.time(.col2im) { col2im(col, batch: batch, shape: output, into: y) }
     }
 
     /// Given dY (OC, B, OH, OW) and the forward input x: dcol = im2col(dY), dW += x·dcolᵀ,
@@ -41,17 +51,21 @@ public struct ConvTranspose2D: Sendable {
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
                          dx: FloatPointer?, profiler: Profiler) {
-        let n = batch * output.outHeight * output.outWidth
+        let n = batch * inPlane, step = chunk(batch: batch)
         profiler.time(.elementwise) {
-            addRowSums(dy, rows: output.channels, length: batch * output.height * output.width, into: dBias)
+            addRowSums(dy, rows: output.channels, length: batch * outPlane, into: dBias)
         }
-        profiler.time(.im2col) { im2col(dy, batch: batch, shape: output, into: col) }
-        profiler.time(.gemm) {
-            gemm(transB: true, m: inChannels, n: output.columnRows, k: n, a: x, b: col, beta: 1, c: dWeight)
-        }
-        guard let dx else { return }
-        profiler.time(.gemm) {
-            gemm(m: inChannels, n: n, k: output.columnRows, a: weight, b: col, c: dx)
+        for first in stride(from: 0, to: batch, by: step) {
+            let count = Swift.min(step, batch - first), width = count * inPlane
+            profiler.time(.im2col) { im2col(dy, batch: batch, first: first, count: count, shape: output, into: col) }
+            profiler.time(.gemm) {
+                gemm(transB: true, m: inChannels, n: output.columnRows, k: width, a: x + first * inPlane, lda: n,
+                     b: col, beta: 1, c: dWeight)
+            }
+            guard let dx else { continue }
+            profiler.time(.gemm) {
+                gemm(m: inChannels, n: width, k: output.columnRows, a: weight, b: col, c: dx + first * inPlane, ldc: n)
+            }
         }
     }
 }

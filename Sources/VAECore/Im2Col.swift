@@ -26,20 +26,23 @@ func validColumns(_ shape: ConvShape, kw: Int) -> (Int, Int) {
     return (lo, Swift.max(lo, hi))
 }
 
-/// col[(c·k + kh)·k + kw][(b·OH + oh)·OW + ow] = image[c][b][oh·s − p + kh][ow·s − p + kw] (0 outside).
-/// image: (C, B, H, W); col: (C·k·k, B·OH·OW).
-public func im2col(_ image: UnsafePointer<Float>, batch: Int, shape: ConvShape, into col: FloatPointer) {
+/// col[(c·k + kh)·k + kw][(b·OH + oh)·OW + ow] = image[c][first + b][oh·s − p + kh][ow·s − p + kw]
+/// (0 outside), for the `count` images from `first` of a (C, batch, H, W) tensor;
+/// col: (C·k·k, count·OH·OW).
+public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
+                   into col: FloatPointer) {
     let (H, W, k, s, p) = (shape.height, shape.width, shape.kernel, shape.stride, shape.padding)
     let (OH, OW) = (shape.outHeight, shape.outWidth)
-    let plane = H * W, rowLength = batch * OH * OW
+    let count = count ?? batch
+    let plane = H * W, rowLength = count * OH * OW
     for c in 0..<shape.channels {
         for kh in 0..<k {
             for kw in 0..<k {
                 var dst = col + ((c * k + kh) * k + kw) * rowLength
                 // Output columns whose input column iw = ow·s − p + kw falls inside [0, W).
                 let (owLo, owHi) = validColumns(shape, kw: kw)
-                for b in 0..<batch {
-                    let src = image + (c * batch + b) * plane
+                for b in 0..<count {
+                    let src = image + (c * batch + first + b) * plane
                     for oh in 0..<OH {
                         let ih = oh * s - p + kh
                         if ih < 0 || ih >= H || owLo >= owHi {
@@ -47,7 +50,14 @@ public func im2col(_ image: UnsafePointer<Float>, batch: Int, shape: ConvShape, 
                         } else {
                             let row = src + ih * W - p + kw
                             for ow in 0..<owLo { dst[ow] = 0 }
-                            for ow in owLo..<owHi { dst[ow] = row[ow * s] }
+                            // Constant strides let the compiler vectorise the gather.
+                            if s == 2 {
+                                for ow in owLo..<owHi { dst[ow] = row[2 * ow] }
+                            } else if s == 1 {
+                                (dst + owLo).update(from: row + owLo, count: owHi - owLo)
+                            } else {
+                                for ow in owLo..<owHi { dst[ow] = row[ow * s] }
+                            }
                             for ow in owHi..<OW { dst[ow] = 0 }
                         }
                         dst += OW
@@ -58,29 +68,46 @@ public func im2col(_ image: UnsafePointer<Float>, batch: Int, shape: ConvShape, 
     }
 }
 
-/// The adjoint of im2col: image[c][b][ih][iw] += every col entry that im2col copied from it.
+/// The adjoint of im2col: image[c][first + b][ih][iw] += every col entry that im2col copied from it.
 /// Accumulates into `image` (zero it first for a plain result).
-public func col2im(_ col: UnsafePointer<Float>, batch: Int, shape: ConvShape, into image: FloatPointer) {
+public func col2im(_ col: UnsafePointer<Float>, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
+                   into image: FloatPointer) {
     let (H, W, k, s, p) = (shape.height, shape.width, shape.kernel, shape.stride, shape.padding)
     let (OH, OW) = (shape.outHeight, shape.outWidth)
-    let plane = H * W, rowLength = batch * OH * OW
+    let count = count ?? batch
+    let plane = H * W, rowLength = count * OH * OW
     for c in 0..<shape.channels {
         for kh in 0..<k {
             for kw in 0..<k {
                 var src = col + ((c * k + kh) * k + kw) * rowLength
                 let (owLo, owHi) = validColumns(shape, kw: kw)
-                for b in 0..<batch {
-                    let dst = image + (c * batch + b) * plane
+                for b in 0..<count {
+                    let dst = image + (c * batch + first + b) * plane
                     for oh in 0..<OH {
                         let ih = oh * s - p + kh
                         if ih >= 0 && ih < H && owLo < owHi {
                             let row = dst + ih * W - p + kw
-                            for ow in owLo..<owHi { row[ow * s] += src[ow] }
+                            if s == 2 {
+                                for ow in owLo..<owHi { row[2 * ow] += src[ow] }
+                            } else {
+                                for ow in owLo..<owHi { row[ow * s] += src[ow] }
+                            }
                         }
                         src += OW
                     }
                 }
             }
         }
+    }
+}
+
+/// How many images of a batch go through im2col at a time: enough for GEMMs of a useful width,
+/// few enough that the column buffer stays in the core's cache between im2col and the GEMM.
+public enum ColumnChunking {
+    /// Floats a column buffer may hold (`vae bench --column-budget` measures others).
+    nonisolated(unsafe) public static var budget = 1 << 18
+
+    public static func images(batch: Int, floatsPerImage: Int) -> Int {
+        Swift.max(1, Swift.min(batch, budget / Swift.max(floatsPerImage, 1)))
     }
 }

@@ -2,7 +2,7 @@
 import Foundation
 
 public enum Primitive: String, CaseIterable, Sendable {
-    case im2col, gemm, col2im, elementwise, optimizer
+    case im2col, gemm, col2im, elementwise, loss, optimizer
 }
 
 /// Accumulates seconds per primitive and per layer name. One per thread; disabled it costs a branch.

@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size (default: the preset's).")
     var batch: Int?
 
+    @Option(help: "Floats an im2col column buffer may hold; images go through im2col in chunks that fit (default \(ColumnChunking.budget)).")
+    var columnBudget: Int?
+
     @Flag(help: "Print time per layer and per primitive.")
     var profile = false
 
@@ -45,6 +48,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        if let columnBudget { ColumnChunking.budget = columnBudget }
         let config = ModelConfig.presets[preset]!
         let batch = self.batch ?? ModelConfig.presetBatch[preset]!
         let shards = self.shards ?? threads
@@ -65,10 +69,12 @@ struct Bench: ParsableCommand {
             print("profile: seconds summed over threads, training steps only")
             for prim in Primitive.allCases {
                 let t = p.primitives[prim] ?? 0
-                print(String(format: "  %-12@ %8.3f s %5.1f%%", prim.rawValue, t, 100 * t / Swift.max(total, 1e-12)))
+                let name = prim.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                print(String(format: "  %@ %8.3f s %5.1f%%", name, t, 100 * t / Swift.max(total, 1e-12)))
             }
             for name in p.layerOrder {
-                print(String(format: "  %-20@ %8.3f s", name, p.layers[name] ?? 0))
+                let padded = name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                print(String(format: "  %@ %8.3f s", padded, p.layers[name] ?? 0))
             }
         }
     }

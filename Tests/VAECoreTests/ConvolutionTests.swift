@@ -5,7 +5,9 @@ import TestSupport
 
 struct ConvCase: CustomStringConvertible, Sendable {
     var c, oc, h, w, k, s, p, batch: Int
-    var description: String { "C\(c)→\(oc) \(h)×\(w) k\(k) s\(s) p\(p) B\(batch)" }
+    /// Images per im2col chunk (nil: the whole batch at once).
+    var chunk: Int? = nil
+    var description: String { "C\(c)→\(oc) \(h)×\(w) k\(k) s\(s) p\(p) B\(batch) chunk \(chunk.map(String.init) ?? "all")" }
 }
 
 let convCases: [ConvCase] = [
@@ -15,13 +17,16 @@ let convCases: [ConvCase] = [
     ConvCase(c: 1, oc: 4, h: 7, w: 9, k: 4, s: 2, p: 0, batch: 3),
     ConvCase(c: 2, oc: 2, h: 6, w: 5, k: 3, s: 2, p: 1, batch: 3),
     ConvCase(c: 1, oc: 1, h: 1, w: 1, k: 3, s: 4, p: 0, batch: 1),
+    ConvCase(c: 3, oc: 2, h: 8, w: 6, k: 4, s: 2, p: 1, batch: 3, chunk: 1),
+    ConvCase(c: 2, oc: 3, h: 5, w: 7, k: 3, s: 1, p: 1, batch: 3, chunk: 2),
 ]
 
 @Suite struct ConvolutionTests {
     @Test(arguments: convCases.filter { $0.h >= $0.k || $0.p > 0 })
     func convForwardMatchesDirectLoops(_ t: ConvCase) {
         var rng = TestRandom(1)
-        let conv = Conv2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
+        var conv = Conv2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
+        conv.maxChunk = t.chunk
         let x = rng.floats(t.batch * t.c * t.h * t.w), w = rng.floats(conv.weightCount), b = rng.floats(t.oc)
         let expected = naiveConv(x, batch: t.batch, shape: conv.input, weight: w, bias: b, outChannels: t.oc)
         let xc = swapBatchAndChannels(x, first: t.batch, second: t.c, plane: t.h * t.w)
@@ -52,8 +57,9 @@ let convCases: [ConvCase] = [
     @Test(arguments: convCases.filter { $0.h >= $0.k || $0.p > 0 })
     func convTransposeForwardMatchesDirectLoops(_ t: ConvCase) {
         var rng = TestRandom(3)
-        let op = ConvTranspose2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k,
+        var op = ConvTranspose2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k,
                                  stride: t.s, padding: t.p)
+        op.maxChunk = t.chunk
         let x = rng.floats(t.batch * t.c * t.h * t.w), w = rng.floats(op.weightCount), b = rng.floats(t.oc)
         let expected = naiveConvTranspose(x, batch: t.batch, inChannels: t.c, height: t.h, width: t.w, outChannels: t.oc,
                                           kernel: t.k, stride: t.s, padding: t.p, weight: w, bias: b)
@@ -87,10 +93,11 @@ let convCases: [ConvCase] = [
     }
 
     /// Analytic dX, dW, db of L = ⟨conv(x), r⟩ against central differences (step 1e-2, sums in Double).
-    @Test(arguments: [convCases[1], convCases[2], convCases[4]])
+    @Test(arguments: [convCases[1], convCases[2], convCases[4], convCases[6], convCases[7]])
     func convGradientsMatchFiniteDifferences(_ t: ConvCase) {
         var rng = TestRandom(5)
-        let conv = Conv2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
+        var conv = Conv2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
+        conv.maxChunk = t.chunk
         let n = conv.outputCount(batch: t.batch)
         let x = rng.floats(t.batch * t.c * t.h * t.w), w = rng.floats(conv.weightCount), b = rng.floats(t.oc)
         let r = rng.floats(n)
@@ -104,7 +111,7 @@ let convCases: [ConvCase] = [
         let (_, g) = withBuffers([x, w, b, zeros(conv.columnCount(batch: t.batch)), zeros(n), r,
                                   zeros(w.count), zeros(b.count), zeros(x.count)]) { p in
             conv.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], profiler: Profiler())
-            conv.backward(dy: p[5], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6], dBias: p[7], dx: p[8],
+            conv.backward(dy: p[5], x: p[0], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6], dBias: p[7], dx: p[8],
                           profiler: Profiler())
         }
         checkFiniteDifferences(x, analytic: g[8], "dX \(t)") { loss($0, w, b) }
@@ -112,11 +119,12 @@ let convCases: [ConvCase] = [
         checkFiniteDifferences(b, analytic: g[7], "db \(t)") { loss(x, w, $0) }
     }
 
-    @Test(arguments: [convCases[0], convCases[2], convCases[4]])
+    @Test(arguments: [convCases[0], convCases[2], convCases[4], convCases[6], convCases[7]])
     func convTransposeGradientsMatchFiniteDifferences(_ t: ConvCase) {
         var rng = TestRandom(6)
-        let op = ConvTranspose2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k,
+        var op = ConvTranspose2D(inChannels: t.c, outChannels: t.oc, height: t.h, width: t.w, kernel: t.k,
                                  stride: t.s, padding: t.p)
+        op.maxChunk = t.chunk
         let n = op.outputCount(batch: t.batch)
         let x = rng.floats(t.batch * t.c * t.h * t.w), w = rng.floats(op.weightCount), b = rng.floats(t.oc)
         let r = rng.floats(n)
