@@ -14,20 +14,39 @@ public enum FolderScan {
                 throw ImageIOError.unreadable(path: path, reason: "no such file or folder")
             }
             if !isDirectory.boolValue { found.append(path); continue }
-            guard let walker = fm.enumerator(at: URL(fileURLWithPath: path),
-                                             includingPropertiesForKeys: [.isRegularFileKey],
-                                             options: [.skipsHiddenFiles]) else {
-                throw ImageIOError.unreadable(path: path, reason: "cannot list folder")
-            }
             var inFolder: [String] = []
-            for case let url as URL in walker {
-                guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-                let file = path.hasSuffix("/") ? path + url.path.dropFirst(URL(fileURLWithPath: path).path.count + 1)
-                                               : path + "/" + url.path.dropFirst(URL(fileURLWithPath: path).path.count + 1)
-                if !sniff || ImageDecoder.sniff(file: file) != nil { inFolder.append(file) }
-            }
+            try walk(path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path, into: &inFolder)
+            if sniff { inFolder = inFolder.filter { ImageDecoder.sniff(file: $0) != nil } }
             found += inFolder.sorted()
         }
         return found
+    }
+
+    /// Appends every regular file under `folder` (recursively, hidden entries skipped) to `files`.
+    /// readdir with d_type: FileManager's enumerator costs a stat and a URL per file, and made
+    /// listing 60,000 files the slowest part of loading them.
+    static func walk(_ folder: String, into files: inout [String]) throws {
+        guard let dir = opendir(folder) else {
+            throw ImageIOError.unreadable(path: folder, reason: String(cString: strerror(errno)))
+        }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name.hasPrefix(".") { continue }
+            let path = folder + "/" + name
+            var type = Int32(entry.pointee.d_type)
+            if type == Int32(DT_UNKNOWN) || type == Int32(DT_LNK) {
+                var st = stat()
+                guard stat(path, &st) == 0 else { continue }
+                type = (st.st_mode & S_IFMT) == S_IFDIR ? Int32(DT_DIR) : (st.st_mode & S_IFMT) == S_IFREG ? Int32(DT_REG) : 0
+            }
+            if type == Int32(DT_DIR) {
+                try walk(path, into: &files)
+            } else if type == Int32(DT_REG) {
+                files.append(path)
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ public enum ImageDecoder {
     }
 
     /// The whole file, refusing anything over `limit` bytes and anything that is not a regular file.
-    static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
+    public static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         guard exists, !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {

@@ -69,6 +69,7 @@ extension Image {
         case .stretch:
             return resized(width: side, height: side)
         case .crop:
+            if width == side && height == side { return self }
             let s = Swift.min(width, height)
             return cropped(x: (width - s) / 2, y: (height - s) / 2, width: s, height: s)
                 .resized(width: side, height: side)

@@ -19,8 +19,12 @@ public struct ImagePreparation: Codable, Sendable, Equatable {
 
     /// One file as the model sees it: decoded, composited, converted, fitted to size × size.
     public func load(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
-        try ImageDecoder.decode(file: path, options: options)
-            .toImage(channels: channels, background: backgroundColor)
+        prepare(try ImageDecoder.decode(file: path, options: options))
+    }
+
+    /// A decoded image composited, converted and fitted to size × size.
+    public func prepare(_ decoded: DecodedImage) -> Image {
+        decoded.toImage(channels: channels, background: backgroundColor)
             .fitted(side: size, mode: fitMode, background: backgroundColor)
     }
 }
@@ -58,23 +62,39 @@ public final class ImageDataset: @unchecked Sendable {
                 options: DecodeOptions = DecodeOptions(), limit: Int? = nil,
                 progress: ((Int, Int) -> Void)? = nil) throws {
         self.preparation = preparation
-        var files = try FolderScan.imageFiles(in: folders)
-        if let limit { files = Array(files.prefix(limit)) }
+        // Every file is listed here and told PNG or JPEG by its first bytes in the parallel
+        // loop below, so each file is opened once and the sniffing is spread over the threads.
+        var files = try FolderScan.imageFiles(in: folders, sniff: false)
+        if let limit {
+            var kept: [String] = []
+            for file in files where kept.count < limit {
+                if ImageDecoder.sniff(file: file) != nil { kept.append(file) }
+            }
+            files = kept
+        }
         let total = files.count
         let per = preparation.channels * preparation.size * preparation.size
         var buffer = [UInt8](repeating: 0, count: total * per)
         var errors = [String?](repeating: nil, count: total)
+        var notImages = [Bool](repeating: false, count: total)
         let lock = NSLock()
         var done = 0
         // Files are handed out in chunks so that decoding is spread over threads evenly.
         let chunks = Swift.max(1, (total + 63) / 64)
         buffer.withUnsafeMutableBufferPointer { out in
             errors.withUnsafeMutableBufferPointer { errs in
-                let out = out, errs = errs
+            notImages.withUnsafeMutableBufferPointer { others in
+                let out = out, errs = errs, others = others
                 Parallel.run(items: chunks, threads: threads) { chunk in
                     for i in Parallel.slice(total, part: chunk, of: chunks) {
                         do {
-                            let image = try preparation.load(files[i], options: options)
+                            let data = try ImageDecoder.readFile(files[i], limit: options.maxFileBytes)
+                            guard ImageFormat.detect(data) != nil else {
+                                others[i] = true     // not an image: ignored, not reported
+                                continue
+                            }
+                            let image = try preparation.prepare(
+                                ImageDecoder.decode(data, path: files[i], options: options))
                             // (C, H, W) from the interleaved (H, W, C).
                             let plane = preparation.size * preparation.size, c = preparation.channels
                             for p in 0..<plane {
@@ -94,11 +114,12 @@ public final class ImageDataset: @unchecked Sendable {
                     progress?(now, total)
                 }
             }
+            }
         }
         var kept: [String] = [], skipped: [SkippedFile] = []
         var compact = [UInt8]()
         compact.reserveCapacity(buffer.count)
-        for i in 0..<total {
+        for i in 0..<total where !notImages[i] {
             if let reason = errors[i] {
                 skipped.append(SkippedFile(path: files[i], reason: reason))
             } else {
