@@ -12,7 +12,8 @@ test=Datasets/fashion-mnist/test
 rm -rf Output/demo
 $vae train Datasets/fashion-mnist/train --preset fmnist --epochs "$epochs" --out Output/demo
 $vae sample Output/demo --count 100 --out Output/demo/prior-samples.png
-$vae reconstruct Output/demo "$test/sneaker" "$test/dress" "$test/bag" --limit 24 --out Output/demo/test-reconstructions.png
+$vae reconstruct Output/demo $(for c in sneaker dress bag trouser; do ls "$test/$c"/*.png | head -6; done) \
+  --columns 12 --out Output/demo/test-reconstructions.png
 $vae interpolate Output/demo "$test/sneaker/00009.png" "$test/boot/00000.png" --steps 10 --out Output/demo/interpolation.png
 $vae evaluate Output/demo "$test" --k 10 | tee Output/demo/evaluation.txt
 echo

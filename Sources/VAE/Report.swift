@@ -21,11 +21,13 @@ public enum Report {
             ("training", "#1f77b4", metrics.map { ($0.epoch, $0.trainNegELBO) }),
             ("validation", "#d62728", metrics.compactMap { m in m.valNegELBO.map { (m.epoch, $0) } }),
         ])
-        let parts = chart(title: "Parts of the training loss (nats per image)", series: [
-            ("reconstruction", "#2ca02c", metrics.map { ($0.epoch, $0.trainReconstruction) }),
-            ("KL", "#9467bd", metrics.map { ($0.epoch, $0.trainKL) }),
-            ("validation reconstruction", "#8c564b", metrics.compactMap { m in m.valReconstruction.map { (m.epoch, $0) } }),
-            ("validation KL", "#e377c2", metrics.compactMap { m in m.valKL.map { (m.epoch, $0) } }),
+        let reconstruction = chart(title: "Reconstruction (nats per image)", series: [
+            ("training", "#2ca02c", metrics.map { ($0.epoch, $0.trainReconstruction) }),
+            ("validation", "#8c564b", metrics.compactMap { m in m.valReconstruction.map { (m.epoch, $0) } }),
+        ])
+        let kl = chart(title: "KL(q(z|x) ‖ p(z)) (nats per image)", series: [
+            ("training", "#9467bd", metrics.map { ($0.epoch, $0.trainKL) }),
+            ("validation", "#e377c2", metrics.compactMap { m in m.valKL.map { (m.epoch, $0) } }),
         ])
         let html = """
         <!doctype html>
@@ -45,7 +47,7 @@ public enum Report {
         \(parameterCount) parameters; training time \(ProgressLine.duration(seconds)).
         Final −ELBO: training \(last.map { f($0.trainNegELBO) } ?? "–") nats,
         validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").</p>
-        <div class="charts">\(elbo)\(parts)</div>
+        <div class="charts">\(elbo)\(reconstruction)\(kl)</div>
         <h2>Samples from the prior</h2><img src="samples.png" alt="samples">
         <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">
         <h2>Epochs</h2>
