@@ -24,8 +24,7 @@ extension Network {
             let y = ws.encoderOutputs[i].pointer
             prof.time(layer: layer.name + " forward") {
                 layer.op.forward(x: x, batch: batch, weight: params + layer.weight, bias: params + layer.bias,
-                                 col: ws.encoderColumns[i].pointer, y: y, profiler: prof)
-                prof.time(.elementwise) { reluForward(y, count: layer.op.outputCount(batch: batch)) }
+                                 col: ws.encoderColumns[i].pointer, y: y, relu: true, profiler: prof)
             }
             x = UnsafePointer(y)
         }
@@ -72,10 +71,7 @@ extension Network {
             let y = ws.decoderOutputs[i].pointer
             prof.time(layer: layer.name + " forward") {
                 layer.op.forward(x: x, batch: batch, weight: params + layer.weight, bias: params + layer.bias,
-                                 col: ws.decoderColumns[i].pointer, y: y, profiler: prof)
-                if i + 1 < decoder.count {
-                    prof.time(.elementwise) { reluForward(y, count: layer.op.outputCount(batch: batch)) }
-                }
+                                 col: ws.decoderColumns[i].pointer, y: y, relu: i + 1 < decoder.count, profiler: prof)
             }
             x = UnsafePointer(y)
         }
@@ -144,16 +140,13 @@ extension Network {
         for i in stride(from: decoder.count - 1, through: 0, by: -1) {
             let layer = decoder[i], dy = ws.decoderGrads[i].pointer
             prof.time(layer: layer.name + " backward") {
-                if i + 1 < decoder.count {
-                    prof.time(.elementwise) {
-                        reluBackward(dy, output: ws.decoderOutputs[i].pointer, count: layer.op.outputCount(batch: batch))
-                    }
-                }
                 let x = i == 0 ? ws.decoderInput.pointer : ws.decoderOutputs[i - 1].pointer
                 let dx = i == 0 ? ws.decoderInputGrad.pointer : ws.decoderGrads[i - 1].pointer
                 layer.op.backward(dy: dy, x: x, batch: batch, weight: params + layer.weight,
                                   col: ws.decoderColumns[i].pointer, dWeight: grads + layer.weight,
-                                  dBias: grads + layer.bias, dx: dx, profiler: prof)
+                                  dBias: grads + layer.bias, dx: dx,
+                                  reluOutput: i + 1 < decoder.count ? UnsafePointer(ws.decoderOutputs[i].pointer) : nil,
+                                  profiler: prof)
             }
         }
         let plane = cfg.bottomSide * cfg.bottomSide
@@ -206,9 +199,6 @@ extension Network {
         for i in stride(from: encoder.count - 1, through: 0, by: -1) {
             let layer = encoder[i], dy = ws.encoderGrads[i].pointer
             prof.time(layer: layer.name + " backward") {
-                prof.time(.elementwise) {
-                    reluBackward(dy, output: ws.encoderOutputs[i].pointer, count: layer.op.outputCount(batch: batch))
-                }
                 var dx: FloatPointer? = nil
                 if i > 0 {
                     dx = ws.encoderGrads[i - 1].pointer
@@ -216,7 +206,8 @@ extension Network {
                 }
                 let x = i == 0 ? inputChannelMajor(images, in: ws) : UnsafePointer(ws.encoderOutputs[i - 1].pointer)
                 layer.op.backward(dy: dy, x: x, batch: batch, weight: params + layer.weight, col: ws.encoderColumns[i].pointer,
-                                  dWeight: grads + layer.weight, dBias: grads + layer.bias, dx: dx, profiler: prof)
+                                  dWeight: grads + layer.weight, dBias: grads + layer.bias, dx: dx,
+                                  reluOutput: UnsafePointer(ws.encoderOutputs[i].pointer), profiler: prof)
             }
         }
     }

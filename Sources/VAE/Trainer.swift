@@ -122,12 +122,12 @@ public final class Trainer: @unchecked Sendable {
                         let g = workspaces[s].grads.pointer
                         for i in range { out[i] += g[i] }
                     }
-                    var total: Float = 0, sum = 0.0
-                    for (k, i) in range.enumerated() {
-                        total += out[i] * out[i]
-                        if k & 1023 == 1023 { sum += Double(total); total = 0 }
+                    // Squares in Float lanes over blocks of 4096, the blocks summed in Double.
+                    var sum = 0.0
+                    for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
+                        sum += Double(laneSumOfSquares(out + start, count: Swift.min(4096, range.upperBound - start)))
                     }
-                    sq[piece] = sum + Double(total)
+                    sq[piece] = sum
                 }
             }
         }

@@ -24,30 +24,33 @@ public struct Conv2D: Sendable {
     public func columnCount(batch: Int) -> Int { input.columnRows * chunk(batch: batch) * outPlane }
     public func outputCount(batch: Int) -> Int { outChannels * batch * outPlane }
 
-    /// x (C, B, H, W) → y (OC, B, OH, OW) = W·im2col(x) + b, a chunk of images at a time:
-    /// each chunk's GEMM writes its columns of y in place (ldc = the whole row).
+    /// x (C, B, H, W) → y (OC, B, OH, OW) = W·im2col(x) + b, then max(y, 0) when `relu`,
+    /// a chunk of images at a time: each chunk's GEMM writes its columns of y in place
+    /// (ldc = the whole row), and one pass adds the bias and applies the ReLU.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                        col: FloatPointer, y: FloatPointer, profiler: Profiler) {
+                        col: FloatPointer, y: FloatPointer, relu: Bool = false, profiler: Profiler) {
         let n = batch * outPlane, step = chunk(batch: batch)
-        profiler.time(.elementwise) { fillRows(y, rows: outChannels, length: n, with: bias) }
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first)
             profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
             profiler.time(.gemm) {
-                gemm(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col, beta: 1,
+                gemm(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col,
                      c: y + first * outPlane, ldc: n)
             }
         }
+        profiler.time(.elementwise) { addBias(y, rows: outChannels, length: n, bias: bias, relu: relu) }
     }
 
     /// Given dY (OC, B, OH, OW) and the forward input x: dW += dY·im2col(x)ᵀ, db += Σ dY and,
     /// when `dx` is given, dX += col2im(Wᵀ·dY). `col` is scratch (im2col is recomputed per
     /// chunk, which is cheaper than keeping a batch-wide column matrix out of cache).
-    public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
+    /// With `reluOutput` (the forward's y after its ReLU), dY is first masked in place to
+    /// dY·[y > 0], in the same pass that sums the bias gradient.
+    public func backward(dy: FloatPointer, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
-                         dx: FloatPointer?, profiler: Profiler) {
+                         dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
         let n = batch * outPlane, step = chunk(batch: batch)
-        profiler.time(.elementwise) { addRowSums(dy, rows: outChannels, length: n, into: dBias) }
+        profiler.time(.elementwise) { biasGradient(dy, rows: outChannels, length: n, into: dBias, reluOutput: reluOutput) }
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * outPlane
             let dyChunk = dy + first * outPlane
@@ -71,13 +74,29 @@ public func fillRows(_ y: FloatPointer, rows: Int, length: Int, with values: Uns
     for r in 0..<rows { (y + r * length).update(repeating: values[r], count: length) }
 }
 
+/// y[r][j] += bias[r], then y = max(y, 0) when `relu`: one pass over the output.
+@inline(__always)
+public func addBias(_ y: FloatPointer, rows: Int, length: Int, bias: UnsafePointer<Float>, relu: Bool) {
+    for r in 0..<rows {
+        let row = y + r * length, b = bias[r]
+        if relu {
+            for j in 0..<length { row[j] = Swift.max(row[j] + b, 0) }
+        } else {
+            for j in 0..<length { row[j] += b }
+        }
+    }
+}
+
 /// sums[r] += Σ_j x[r·length + j] (a bias gradient).
 @inline(__always)
 public func addRowSums(_ x: UnsafePointer<Float>, rows: Int, length: Int, into sums: FloatPointer) {
-    for r in 0..<rows {
-        let row = x + r * length
-        var s: Float = 0
-        for j in 0..<length { s += row[j] }
-        sums[r] += s
-    }
+    for r in 0..<rows { sums[r] += laneSum(x + r * length, count: length) }
+}
+
+/// The bias gradient Σ_j dY[r][j], after masking dY in place by ReLU's output when given.
+@inline(__always)
+public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, into sums: FloatPointer,
+                         reluOutput y: UnsafePointer<Float>?) {
+    if let y { reluBackward(dy, output: y, count: rows * length) }
+    addRowSums(dy, rows: rows, length: length, into: sums)
 }

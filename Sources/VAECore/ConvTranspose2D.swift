@@ -32,8 +32,9 @@ public struct ConvTranspose2D: Sendable {
     public func outputCount(batch: Int) -> Int { output.channels * batch * outPlane }
 
     /// x (C, B, H, W) → y (OC, B, OH, OW) = col2im(Wᵀ·x) + b, a chunk of images at a time.
+    /// With `relu`, y = max(y, 0) afterwards.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                        col: FloatPointer, y: FloatPointer, profiler: Profiler) {
+                        col: FloatPointer, y: FloatPointer, relu: Bool = false, profiler: Profiler) {
         let n = batch * inPlane, step = chunk(batch: batch)
         profiler.time(.elementwise) { fillRows(y, rows: output.channels, length: batch * outPlane, with: bias) }
         for first in stride(from: 0, to: batch, by: step) {
@@ -44,16 +45,18 @@ public struct ConvTranspose2D: Sendable {
             }
             profiler.time(.col2im) { col2im(col, batch: batch, first: first, count: count, shape: output, into: y) }
         }
+        if relu { profiler.time(.elementwise) { reluForward(y, count: outputCount(batch: batch)) } }
     }
 
     /// Given dY (OC, B, OH, OW) and the forward input x: dcol = im2col(dY), dW += x·dcolᵀ,
     /// db += Σ dY and, when `dx` is given, dX = W·dcol (overwritten). `col` is scratch.
-    public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
+    /// With `reluOutput` (the forward's y after its ReLU), dY is first masked in place to dY·[y > 0].
+    public func backward(dy: FloatPointer, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
-                         dx: FloatPointer?, profiler: Profiler) {
+                         dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
         let n = batch * inPlane, step = chunk(batch: batch)
         profiler.time(.elementwise) {
-            addRowSums(dy, rows: output.channels, length: batch * outPlane, into: dBias)
+            biasGradient(dy, rows: output.channels, length: batch * outPlane, into: dBias, reluOutput: reluOutput)
         }
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * inPlane
