@@ -178,16 +178,24 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(again.status == 0 && again.stdout.contains("already trained 4 epochs"))
     }
 
-    @Test func interruptSavesACheckpointThatResumes() throws {
+    /// Ctrl-C mid-epoch saves a checkpoint; resuming it gives the same weights as a run never stopped.
+    @Test func interruptSavesACheckpointThatResumesExactly() throws {
         let folder = try makeImageFolder(count: 40, size: 32)
-        let run = temporaryFolder("vae-int") + "/run"
-        let r = try vae(["train", folder, "--size", "32", "--epochs", "2000", "--batch", "4", "--out", run],
-                        signalAfter: (3, SIGINT))
+        let base = temporaryFolder("vae-int")
+        let common = ["--size", "32", "--batch", "4", "--seed", "5"]
+        let r = try vae(["train", folder, "--epochs", "2000", "--out", base + "/run"] + common, signalAfter: (3, SIGINT))
         #expect(r.status == 130, "\(r.stdout) \(r.stderr)")
-        #expect(r.stdout.contains("vae train --resume \(run)"))
-        #expect(FileManager.default.fileExists(atPath: run + "/model.safetensors"))
-        let more = try vae(["sample", run, "--count", "2", "--out", run + "/s.png"])
-        #expect(more.status == 0)
+        #expect(r.stdout.contains("vae train --resume \(base)/run"))
+        // "interrupted: checkpoint saved in … at epoch E, step S of N."
+        let epoch = try #require(r.stdout.firstMatch(of: #/at epoch (\d+), step/#).flatMap { Int($0.1) })
+        #expect(try vae(["sample", base + "/run", "--count", "2", "--out", base + "/s.png"]).status == 0)
+        let resumed = try vae(["train", "--resume", base + "/run", "--epochs", "\(epoch)"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let straight = try vae(["train", folder, "--epochs", "\(epoch)", "--out", base + "/straight"] + common)
+        #expect(straight.status == 0)
+        let a = try Data(contentsOf: URL(fileURLWithPath: base + "/run/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/model.safetensors"))
+        #expect(a == b, "weights differ after an interrupted epoch was resumed")
     }
 
     @Test func aCorruptCheckpointGivesAClearError() throws {
