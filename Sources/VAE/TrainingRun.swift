@@ -102,6 +102,7 @@ public final class TrainingRun {
         sigaddset(&set, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         try trimMetrics(after: state.epoch)
+        var badInARow = 0
 
         while state.epoch < t.epochs {
             let epoch = state.epoch
@@ -109,7 +110,6 @@ public final class TrainingRun {
             let order = stream.permutation(trainIndices.count).map { trainIndices[$0] }
             let epochStart = Profiler.now()
             var imagesThisSession = 0
-            var badInARow = 0
             var skipped = Int(state.sums[4])
             while state.batchInEpoch < stepsPerEpoch {
                 let lo = state.batchInEpoch * B, hi = Swift.min(order.count, lo + B)
@@ -132,8 +132,7 @@ public final class TrainingRun {
                     say("step \(state.step): the loss or its gradient is not finite; the update was skipped")
                     if badInARow >= t.maxBadSteps {
                         say("stopping: \(badInARow) steps in a row were not finite. The weights are the last good ones. "
-                            + "Try a lower learning rate (now --lr \(t.learningRate)), e.g. --lr \(t.learningRate / 10)"
-                            + (t.clipNorm == nil ? ", or --clip-norm 100" : ""))
+                            + lowerRateAdvice)
                         try save()
                         return .diverged
                     }
@@ -170,13 +169,24 @@ public final class TrainingRun {
             }
             line += String(format: "  %.0f img/s  %@", metrics.imagesPerSecond, ProgressLine.duration(state.trainSeconds))
             say(line)
+            if !metrics.trainNegELBO.isFinite || metrics.valNegELBO.map({ !$0.isFinite }) == true {
+                say("stopping: the model diverged (its -ELBO is no longer finite). " + lowerRateAdvice)
+                return .diverged
+            }
         }
         return .finished
     }
 
+    var lowerRateAdvice: String {
+        let t = config.training
+        return "Try a lower learning rate (now --lr \(t.learningRate)), e.g. --lr \(t.learningRate / 10)"
+            + (t.clipNorm == nil ? ", or --clip-norm 100" : "") + ", in a new run."
+    }
+
     /// Validation, checkpoint, pictures, metrics line and report at the end of an epoch.
     func finishEpoch(epoch: Int, skipped: Int, rate: Double) throws -> EpochMetrics {
-        let count = Swift.max(1, state.sums[3])
+        // No applied step this epoch: there is no training figure to give.
+        let count = state.sums[3] > 0 ? state.sums[3] : .nan
         let trainRecon = state.sums[1] / count, trainKL = state.sums[2] / count
         var metrics = EpochMetrics(epoch: epoch, step: state.step, trainLoss: state.sums[0] / count,
                                    trainNegELBO: trainRecon + trainKL, trainReconstruction: trainRecon, trainKL: trainKL,
@@ -220,9 +230,22 @@ public final class TrainingRun {
 
     var metricsPath: String { folder + "/metrics.jsonl" }
 
-    func appendMetrics(_ m: EpochMetrics) throws {
+    /// JSON for metrics lines; a diverging model can give NaN or infinite losses, written as strings.
+    static var metricsEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    static var metricsDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+
+    func appendMetrics(_ m: EpochMetrics) throws {
+        let encoder = Self.metricsEncoder
         var text = (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? ""
         text += String(decoding: try encoder.encode(m), as: UTF8.self) + "\n"
         try AtomicFile.write(text, to: metricsPath)
@@ -232,15 +255,14 @@ public final class TrainingRun {
 
     public static func readMetrics(folder: String) -> [EpochMetrics] {
         guard let text = try? String(contentsOfFile: folder + "/metrics.jsonl", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8)) }
+        return text.split(separator: "\n").compactMap { try? metricsDecoder.decode(EpochMetrics.self, from: Data($0.utf8)) }
     }
 
     /// Drops metrics lines past the checkpoint's epoch (written before a crash the checkpoint did not survive).
     func trimMetrics(after epoch: Int) throws {
         let kept = readMetrics().filter { $0.epoch <= epoch }
         guard FileManager.default.fileExists(atPath: metricsPath) else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = Self.metricsEncoder
         let text = try kept.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
         try AtomicFile.write(text, to: metricsPath)
     }

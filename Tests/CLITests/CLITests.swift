@@ -198,6 +198,21 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(a == b, "weights differ after an interrupted epoch was resumed")
     }
 
+    /// An absurd learning rate makes the model diverge: the run stops with advice, exit status 2,
+    /// and leaves a checkpoint with finite weights.
+    @Test func divergenceStopsWithAdviceAndAFiniteCheckpoint() throws {
+        let folder = try makeImageFolder(count: 12)
+        let run = temporaryFolder("vae-div") + "/run"
+        let r = try vae(["train", folder, "--size", "16", "--widths", "8", "--latent", "2", "--epochs", "20",
+                         "--lr", "1e9", "--out", run])
+        #expect(r.status == 2, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("Try a lower learning rate"))
+        let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+        #expect(!metrics.isEmpty && metrics.split(separator: "\n").count < 20)
+        // Loading checks every weight is finite.
+        #expect(try vae(["sample", run, "--count", "2", "--out", run + "/s.png"]).status == 0)
+    }
+
     @Test func aCorruptCheckpointGivesAClearError() throws {
         let folder = try makeImageFolder(count: 8)
         let run = temporaryFolder("vae-corrupt") + "/run"
