@@ -27,6 +27,8 @@ public final class Trainer: @unchecked Sendable {
     public var threads: Int
     public let workspaces: [Workspace]
     let summed: Buffer
+    /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
+    var squares = [Double](repeating: 0, count: Trainer.reductionPieces)
     /// Fixed pieces of the parameter buffer for the parallel reduction, so its sums do not
     /// depend on the thread count.
     static let reductionPieces = 16
@@ -109,7 +111,6 @@ public final class Trainer: @unchecked Sendable {
     /// summed = Σ_shards grads (in shard order); returns the global L2 norm of the sum.
     func reduceGradients() -> Double {
         let pieces = Trainer.reductionPieces, n = network.parameterCount
-        var squares = [Double](repeating: 0, count: pieces)
         workspaces[0].profiler.time(.optimizer) {
             squares.withUnsafeMutableBufferPointer { sq in
                 let sq = sq

@@ -129,8 +129,8 @@ func pngSize(_ path: String) throws -> (Int, Int) {
             #expect(FileManager.default.fileExists(atPath: run + "/" + file), "\(file)")
         }
         // 16 px images shown at 4×: 8 columns of 64 px with 2 px gaps; two rows of inputs and reconstructions.
-        let (rw, rh) = try pngSize(run + "/reconstructions.png")
-        #expect(rw > 0 && rh > 0)
+        // 24 readable images, 5 % held out: one validation image above its reconstruction.
+        #expect(try pngSize(run + "/reconstructions.png") == (64 + 2 * 2, 2 * 64 + 3 * 2))
         #expect(try pngSize(run + "/samples.png") == (8 * 64 + 9 * 2, 8 * 64 + 9 * 2))
         let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(metrics.count == 2)
