@@ -8,10 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then
-        inference (encode, decode the means). Prints the same lines as the PyTorch peer
-        (../shared/peers/torch_vae.py speed), so the two can be run one after the other and
-        compared. --profile adds the time per layer and per primitive.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer (../shared/peers/torch_vae.py speed), so the two can be run one after the other and compared. --profile adds the time per layer and per primitive.
         """)
 
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")

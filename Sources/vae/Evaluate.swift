@@ -7,10 +7,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure how well a trained model explains a folder of images.",
         discussion: """
-        Reports, per image: the negative ELBO with one z per image, and the importance-weighted
-        bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats
-        and in bits per dimension; the mean KL(q(z|x) ‖ p(z)); and the number of active latent
-        units (variance of the posterior mean over the data above 0.01). Lower is better.
+        Reports, per image: the negative ELBO with one z per image, and the importance-weighted bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats and in bits per dimension; the mean KL(q(z|x) ‖ p(z)); and the number of active latent units (variance of the posterior mean over the data above 0.01). Lower is better.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))

@@ -7,9 +7,7 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that image files decode, one line per file.",
         discussion: """
-        Prints 'ok PATH WIDTHxHEIGHT CHANNELSch BITSbit FORMAT' for each image that decodes
-        and 'error PATH: reason' for each that does not, then a summary. Folders are searched
-        recursively; every file in them is tried. Exit status 0 when all decode, 1 otherwise.
+        Prints 'ok PATH WIDTHxHEIGHT CHANNELSch BITSbit FORMAT' for each image that decodes and 'error PATH: reason' for each that does not, then a summary. Folders are searched recursively; every file in them is tried. Exit status 0 when all decode, 1 otherwise.
         """)
 
     @Argument(help: "Image files or folders.")

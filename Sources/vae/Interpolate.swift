@@ -8,8 +8,7 @@ struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Morph one image into another through the latent space.",
         discussion: """
-        Encodes A and B, walks between the means of their codes (in a straight line, or along
-        the sphere with --slerp) and writes a strip: A, the decoded steps, B.
+        Encodes A and B, walks between the means of their codes (in a straight line, or along the sphere with --slerp) and writes a strip: A, the decoded steps, B.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))

@@ -8,8 +8,7 @@ struct Reconstruct: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode and decode images, and write them above their reconstructions.",
         discussion: """
-        Inputs are prepared as the run's training data was (resized, cropped or padded,
-        converted to its channels), so the sheet shows them as the model sees them.
+        Inputs are prepared as the run's training data was (resized, cropped or padded, converted to its channels), so the sheet shows them as the model sees them.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))

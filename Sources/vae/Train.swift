@@ -8,20 +8,13 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a convolutional VAE on a folder of PNG and JPEG images.",
         discussion: """
-        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded,
-        converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable
-        files are skipped and listed. After every epoch the run folder gets model.safetensors
-        (PyTorch names and layouts), config.json, the training state, reconstructions.png,
-        samples.png and a line in metrics.jsonl; report.html sums the run up.
+        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded, converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable files are skipped and listed. After every epoch the run folder gets model.safetensors (PyTorch names and layouts), config.json, the training state, reconstructions.png, samples.png and a line in metrics.jsonl; report.html sums the run up.
 
         Ctrl-C finishes the current step, saves a checkpoint and tells how to continue:
           vae train --resume RUN [--epochs N]
         A resumed run gives the same weights, bit for bit, as one that was never stopped.
 
-        The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU,
-        then an optional --hidden fully connected layer, then the mean and log-variance of
-        q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray,
-        latent 16) and rgb64 (64×64 colour, latent 128), as in REFERENCE.md.
+        The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU, then an optional --hidden fully connected layer, then the mean and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), as in REFERENCE.md.
         """)
 
     @Argument(help: "Folder(s) of training images (not needed with --resume).")
