@@ -22,6 +22,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// For the Gaussian likelihood: log σ, fixed unless `learnScale`.
     public var logScale: Float = log(0.1)
     public var learnScale: Bool = false
+    /// Weight initialisation: nil or "pytorch" for PyTorch's defaults (uniform ±1/sqrt(fan_in)),
+    /// "kaiming" for He-normal weights N(0, 2/fan_in) with zero biases.
+    public var initialization: String?
     public var kernel: Int = 4
     public var stride: Int = 2
     public var padding: Int = 1

@@ -93,9 +93,19 @@ public struct Network: Sendable {
         for (index, tensor) in layout.tensors.enumerated() {
             let target = params.pointer + tensor.offset
             if tensor.name == "log_scale" { target[0] = config.logScale; continue }
-            let bound = 1 / Float(tensor.fanIn).squareRoot()
-            RandomStream(seed: seed, purpose: .initialization, detail: UInt64(index))
-                .fillUniform(target, count: tensor.count, low: -bound, high: bound)
+            let stream = RandomStream(seed: seed, purpose: .initialization, detail: UInt64(index))
+            if config.initialization == "kaiming" {
+                if tensor.shape.count == 1 {
+                    target.update(repeating: 0, count: tensor.count)
+                } else {
+                    let std = (2 / Float(tensor.fanIn)).squareRoot()
+                    stream.fillNormal(target, count: tensor.count)
+                    for i in 0..<tensor.count { target[i] *= std }
+                }
+            } else {
+                let bound = 1 / Float(tensor.fanIn).squareRoot()
+                stream.fillUniform(target, count: tensor.count, low: -bound, high: bound)
+            }
         }
     }
 

@@ -65,6 +65,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Learn the Gaussian likelihood's standard deviation instead of fixing it.")
     var learnScale = false
 
+    @Option(help: "Weight initialisation: pytorch (uniform ±1/√fan_in, PyTorch's default) or kaiming (He-normal, zero biases).")
+    var initialization: String = "pytorch"
+
     @Option(help: "Random seed: the same seed gives the same run, whatever the thread count.")
     var seed: UInt64 = 0
 
@@ -134,6 +137,10 @@ struct Train: ParsableCommand {
         } else if preset == nil || size != nil {
             config.widths = Self.defaultWidths(size: config.size)
         }
+        guard ["pytorch", "kaiming"].contains(initialization) else {
+            throw ValidationError("--initialization takes pytorch or kaiming")
+        }
+        config.initialization = initialization == "pytorch" ? nil : initialization
         config.likelihood = likelihood
         config.logScale = log(gaussianScale)
         config.learnScale = learnScale

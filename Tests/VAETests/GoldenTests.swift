@@ -70,6 +70,33 @@ func loadGolden() throws -> [String: GoldenCase] {
         }
     }
 
+    /// PyTorch's default: every tensor uniform in ±1/sqrt(fan_in); He-normal: N(0, 2/fan_in), zero biases.
+    @Test func initialisationsHaveTheirStatistics() {
+        for kaiming in [false, true] {
+            var config = ModelConfig.presets["fmnist"]!
+            config.initialization = kaiming ? "kaiming" : nil
+            let network = Network(config: config)
+            let params = Buffer(count: network.parameterCount)
+            network.initialize(params, seed: 3)
+            for t in network.layout.tensors {
+                let values = Array(UnsafeBufferPointer(start: params.pointer + t.offset, count: t.count))
+                let bound = 1 / Double(t.fanIn).squareRoot()
+                if !kaiming {
+                    #expect(values.allSatisfy { abs(Double($0)) <= bound }, "\(t.name)")
+                    if t.count > 10_000 {   // uniform: variance bound²/3
+                        let variance = values.reduce(0) { $0 + Double($1) * Double($1) } / Double(t.count)
+                        #expect(abs(variance / (bound * bound / 3) - 1) < 0.05, "\(t.name)")
+                    }
+                } else if t.shape.count == 1 {
+                    #expect(values.allSatisfy { $0 == 0 }, "\(t.name)")
+                } else if t.count > 10_000 {
+                    let variance = values.reduce(0) { $0 + Double($1) * Double($1) } / Double(t.count)
+                    #expect(abs(variance / (2 / Double(t.fanIn)) - 1) < 0.05, "\(t.name)")
+                }
+            }
+        }
+    }
+
     @Test func presetsHaveTheReferenceParameterCounts() {
         #expect(Network(config: ModelConfig.presets["fmnist"]!).parameterCount == 1_688_289)
         #expect(Network(config: ModelConfig.presets["rgb64"]!).parameterCount == 2_957_251)
