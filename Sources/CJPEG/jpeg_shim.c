@@ -44,7 +44,7 @@ static void on_progress(j_common_ptr cinfo) {
     }
 }
 
-int vae_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
+int vae_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, uint32_t min_side,
                     uint8_t **pixels, uint32_t *width, uint32_t *height, int *channels,
                     vae_jpeg_info *info, char *err, size_t err_size) {
     struct jpeg_decompress_struct cinfo;
@@ -95,6 +95,17 @@ int vae_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
     else if (cmyk) cinfo.out_color_space = JCS_CMYK;
     else cinfo.out_color_space = JCS_RGB;
 
+    info->stored_width = cinfo.image_width;
+    info->stored_height = cinfo.image_height;
+    info->scale_denom = 1;
+    if (min_side > 0) {
+        uint32_t shorter = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
+        unsigned d = 8;
+        while (d > 1 && shorter / d < min_side) d /= 2;
+        cinfo.scale_num = 1;
+        cinfo.scale_denom = d;
+        info->scale_denom = (int)d;
+    }
     jpeg_start_decompress(&cinfo);
     int in_ch = cinfo.output_components;
     int out_ch = in_ch == 1 ? 1 : 3;

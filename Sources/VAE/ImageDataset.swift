@@ -19,7 +19,14 @@ public struct ImagePreparation: Codable, Sendable, Equatable {
 
     /// One file as the model sees it: decoded, composited, converted, fitted to size × size.
     public func load(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
-        prepare(try ImageDecoder.decode(file: path, options: options))
+        prepare(try ImageDecoder.decode(file: path, options: decodeOptions(options)))
+    }
+
+    /// `options` allowing JPEGs to decode scaled down while their shorter side stays ≥ size.
+    public func decodeOptions(_ options: DecodeOptions) -> DecodeOptions {
+        var o = options
+        o.minimumSide = size
+        return o
     }
 
     /// A decoded image composited, converted and fitted to size × size.
@@ -94,7 +101,7 @@ public final class ImageDataset: @unchecked Sendable {
                                 continue
                             }
                             let image = try preparation.prepare(
-                                ImageDecoder.decode(data, path: files[i], options: options))
+                                ImageDecoder.decode(data, path: files[i], options: preparation.decodeOptions(options)))
                             // (C, H, W) from the interleaved (H, W, C).
                             let plane = preparation.size * preparation.size, c = preparation.channels
                             for p in 0..<plane {

@@ -93,6 +93,24 @@ func decode(_ name: String) throws -> DecodedImage { try ImageDecoder.decode(fil
         #expect(right.allSatisfy { $0 <= 12 }, "\(right)")
     }
 
+    /// With a minimum side, a 256×192 JPEG decodes at 1/4 size (48 ≥ 40 > 24), close to the
+    /// full decode averaged over 4×4 blocks.
+    @Test func decodesScaledDownWhenAllowed() throws {
+        let full = try ImageDecoder.decode(file: fixture("large.jpg"))
+        let small = try ImageDecoder.decode(file: fixture("large.jpg"), options: DecodeOptions(minimumSide: 40))
+        #expect(full.width == 256 && full.height == 192)
+        #expect(small.width == 64 && small.height == 48, "\(small.width)x\(small.height)")
+        #expect(small.info.details.contains { $0.contains("1/4") })
+        let reference = full.toImage(channels: 3).resized(width: 64, height: 48)
+        let scaled = small.toImage(channels: 3)
+        var worst: Float = 0
+        for i in 0..<scaled.pixels.count { worst = max(worst, abs(scaled.pixels[i] - reference.pixels[i])) }
+        #expect(worst < 10 / 255, "largest difference \(worst * 255) levels")
+        // Never below the minimum: 192 / 8 = 24 < 30, so 1/4 again; 192 / 2 = 96 ≥ 90 > 48.
+        #expect(try ImageDecoder.decode(file: fixture("large.jpg"), options: DecodeOptions(minimumSide: 90)).height == 96)
+        #expect(try ImageDecoder.decode(file: fixture("large.jpg"), options: DecodeOptions(minimumSide: 200)).height == 192)
+    }
+
     /// Stored 16×8, red left and blue right: orientation 6 turns it clockwise (red on top),
     /// 8 anticlockwise (red at the bottom), 3 half a turn (red on the right).
     @Test func exifOrientationIsHonoured() throws {

@@ -113,6 +113,10 @@ def main():
         exif = Image.Exif()
         exif[0x0112] = o
         rb.save(os.path.join(here, f"orientation{o}.jpg"), quality=95, subsampling=0, exif=exif.tobytes())
+    # A larger, smooth picture for decoding at reduced size (libjpeg's DCT scaling).
+    big = Image.new("RGB", (256, 192))
+    big.putdata([(x, y, (x + y) // 2) for y in range(192) for x in range(256)])
+    big.save(os.path.join(here, "large.jpg"), quality=90)
     buf = io.BytesIO()
     blocks("RGB", [(220, 30, 30), (30, 30, 220)], size=(64, 64)).save(buf, "JPEG", quality=95)
     data = buf.getvalue()
