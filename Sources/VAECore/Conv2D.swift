@@ -1,4 +1,4 @@
-// Conv2D: convolution as im2col + one GEMM over the batch, and its backward pass (dX, dW, db).
+// Conv2D: convolution as im2col + GEMM over chunks of the batch, and its backward pass (dX, dW, db).
 
 /// A convolution layer's shape. Activations are channel-major over the batch: (C, B, H, W).
 /// weight (OC, C, k, k) as PyTorch's Conv2d, bias (OC).
