@@ -30,6 +30,13 @@ func ensureParentFolder(of path: String) throws {
     if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
 }
 
+/// A failure found while running (not a bad combination of flags): printed as "Error: …" with
+/// exit status 1, without the usage text ArgumentParser adds to a ValidationError.
+struct RunFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Prints to standard error.
 func warn(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -40,7 +47,7 @@ func loadModel(_ folder: String, threads: Int) throws -> Model {
     do {
         return try Model(folder: folder, threads: threads)
     } catch {
-        throw ValidationError("\(error)")
+        throw RunFailure("\(error)")
     }
 }
 

@@ -41,13 +41,13 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
-        guard let prep = model.run?.data else { throw ValidationError("\(runFolder): config.json lacks the data settings") }
+        guard let prep = model.run?.data else { throw RunFailure("\(runFolder): config.json lacks the data settings") }
         let first: Image, second: Image
         do {
             first = try prep.load(a)
             second = try prep.load(b)
         } catch {
-            throw ValidationError("\(error)")
+            throw RunFailure("\(error)")
         }
         let strip = model.interpolation(from: first, to: second, steps: steps, slerp: slerp)
         let scale = picture.factor(for: model.config.size)

@@ -36,7 +36,7 @@ struct Reconstruct: ParsableCommand {
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
         let loaded = try loadInputs(inputs, model: model).prefix(limit)
-        guard !loaded.isEmpty else { throw ValidationError("no readable PNG or JPEG images in \(inputs.joined(separator: ", "))") }
+        guard !loaded.isEmpty else { throw RunFailure("no readable PNG or JPEG images in \(inputs.joined(separator: ", "))") }
         let sheet = model.reconstructionSheet(loaded.map(\.1), columns: columns,
                                               scale: picture.factor(for: model.config.size))
         let path = out ?? runFolder + "/reconstruction.png"

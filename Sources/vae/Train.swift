@@ -162,10 +162,10 @@ struct Train: ParsableCommand {
             do {
                 config = try RunConfig.read(resume + "/" + Checkpoint.configFile)
             } catch {
-                throw ValidationError("\(error)")
+                throw RunFailure("\(error)")
             }
             guard FileManager.default.fileExists(atPath: resume + "/" + Checkpoint.stateFile) else {
-                throw ValidationError("\(resume): no training state to resume from (training_state.safetensors is missing)")
+                throw RunFailure("\(resume): no training state to resume from (training_state.safetensors is missing)")
             }
             if let epochs { config.training.epochs = epochs }
         } else {
@@ -184,7 +184,7 @@ struct Train: ParsableCommand {
                                training: t, dataFolders: absolute)
             folder = out ?? Self.defaultFolder(for: data[0])
             if FileManager.default.fileExists(atPath: folder + "/" + Checkpoint.modelFile) {
-                throw ValidationError("\(folder) already holds a trained model: continue it with --resume \(folder), or choose another --out")
+                throw RunFailure("\(folder) already holds a trained model: continue it with --resume \(folder), or choose another --out")
             }
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
@@ -200,7 +200,7 @@ struct Train: ParsableCommand {
             }
         } catch {
             progress.finish()
-            throw ValidationError("\(error)")
+            throw RunFailure("\(error)")
         }
         progress.finish()
         if let note = dataset.skippedSummary() { warn(note) }
