@@ -77,6 +77,42 @@ import TestSupport
         assertClose(grads[2], zip(sigmoid, targets).map { Float($0 - Double($1)) }, relative: 1e-5, absolute: 1e-6)
     }
 
+    /// The polynomial exp and log1p behind the BCE against Foundation's, over their whole ranges.
+    @Test func fastExpAndLog1pAreAccurate() {
+        var worstExp = 0.0, worstLog = 0.0
+        for i in 0...20_000 {
+            let x = -Float(i) * 0.004      // 0 … −80
+            let e = Double(expOfNonPositive(x)), reference = exp(Double(x))
+            worstExp = max(worstExp, abs(e - reference) / reference)
+            let u = Float(i) / 20_000      // 0 … 1
+            let l = Double(log1pOfUnit(u)), refLog = log1p(Double(u))
+            if refLog > 0 { worstLog = max(worstLog, abs(l - refLog) / refLog) }
+        }
+        #expect(worstExp < 1e-6, "exp relative error \(worstExp)")
+        #expect(worstLog < 1e-6, "log1p relative error \(worstLog)")
+        #expect(expOfNonPositive(-1000) < 1e-37)
+    }
+
+    @Test func bernoulliNLLOverManyBlocksMatchesDoubleArithmetic() {
+        var rng = TestRandom(31)
+        let n = 1000
+        let logits = rng.floats(n, -30, 30), targets = rng.floats(n, 0, 1)
+        var expected = 0.0
+        var expectedGrad = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            let l = Double(logits[i]), t = Double(targets[i])
+            expected += max(l, 0) - l * t + log1p(exp(-abs(l)))
+            expectedGrad[i] = Float(0.5 * (1 / (1 + exp(-l)) - t))
+        }
+        let (withGrad, out) = withBuffers([logits, targets, [Float](repeating: 0, count: n)]) { p in
+            bernoulliNLL(logits: p[0], targets: p[1], count: n, grad: p[2], scale: 0.5)
+        }
+        let (without, _) = withBuffers([logits, targets]) { p in bernoulliNLL(logits: p[0], targets: p[1], count: n) }
+        assertClose(withGrad, expected, relative: 1e-6)
+        assertClose(without, expected, relative: 1e-6)
+        assertClose(out[2], expectedGrad, relative: 1e-5, absolute: 1e-7)
+    }
+
     @Test func gaussianNLLAndItsGradients() {
         var rng = TestRandom(9)
         let means = rng.floats(6, 0, 1), targets = rng.floats(6, 0, 1)
