@@ -1,4 +1,6 @@
 // ImageFormat: PNG or JPEG, told from a file's first bytes rather than its name.
+import Foundation
+
 public enum ImageFormat: String, Sendable, Equatable {
     case png, jpeg
 
@@ -21,5 +23,3 @@ public enum ImageFormat: String, Sendable, Equatable {
         return head.map { String(format: "%02X", $0) }.joined(separator: " ")
     }
 }
-
-import Foundation

@@ -44,8 +44,8 @@ extension Model {
                 let p = UnsafePointer(params.pointer)
                 network.encode(x, batch: b, params: p, in: ws)
                 (means.baseAddress! + range.lowerBound * L).update(from: ws.mean.pointer, count: b * L)
-                let mean = [Float](UnsafeBufferPointer(start: ws.mean.pointer, count: b * L))
-                let logVar = [Float](UnsafeBufferPointer(start: ws.logVariance.pointer, count: b * L))
+                // The samples below leave ws.mean and ws.logVariance as encode() wrote them.
+                let logVar = ws.logVariance.pointer
                 elboNoise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
                 network.sampleLatent(batch: b, in: ws)
                 network.decode(batch: b, params: p, in: ws)
@@ -60,8 +60,6 @@ extension Model {
                     for s in 0..<k {
                         let noise = RandomStream(seed: seed, purpose: .evaluation, detail: UInt64(s + 1))
                         noise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
-                        ws.mean.pointer.update(from: mean, count: b * L)
-                        ws.logVariance.pointer.update(from: logVar, count: b * L)
                         network.sampleLatent(batch: b, in: ws)
                         network.decode(batch: b, params: p, in: ws)
                         network.evaluateLoss(x, batch: b, params: p, in: ws)

@@ -37,6 +37,15 @@ struct RunFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Writes each image, upscaled, as its own PNG in `folder` (created if missing), named
+/// `prefix` and an index padded to `digits`.
+func writeEach(_ images: [Image], to folder: String, prefix: String, digits: Int, scale: Int) throws {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for (i, image) in images.enumerated() {
+        try image.upscaled(by: scale).writePNG(to: folder + "/\(prefix)-" + String(format: "%0\(digits)d", i) + ".png")
+    }
+}
+
 /// Prints to standard error.
 func warn(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -56,10 +56,7 @@ struct Interpolate: ParsableCommand {
         try Image.grid(strip.map { $0.upscaled(by: scale) }, columns: strip.count).writePNG(to: path)
         print("wrote \(path) (A, \(steps) \(slerp ? "spherical" : "linear") steps, B)")
         if let frames {
-            try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
-            for (i, image) in strip.enumerated() {
-                try image.upscaled(by: scale).writePNG(to: frames + String(format: "/frame-%03d.png", i))
-            }
+            try writeEach(strip, to: frames, prefix: "frame", digits: 3, scale: scale)
             print("wrote \(strip.count) frames to \(frames)/")
         }
     }

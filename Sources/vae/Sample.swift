@@ -49,10 +49,7 @@ struct Sample: ParsableCommand {
         try Image.grid(images.map { $0.upscaled(by: scale) }, columns: cols).writePNG(to: path)
         print("wrote \(path) (\(count) samples, seed \(seed), temperature \(temperature))")
         if let separate {
-            try FileManager.default.createDirectory(atPath: separate, withIntermediateDirectories: true)
-            for (i, image) in images.enumerated() {
-                try image.upscaled(by: scale).writePNG(to: separate + String(format: "/sample-%04d.png", i))
-            }
+            try writeEach(images, to: separate, prefix: "sample", digits: 4, scale: scale)
             print("wrote \(images.count) images to \(separate)/")
         }
     }
