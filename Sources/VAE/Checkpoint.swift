@@ -31,23 +31,29 @@ public enum Checkpoint {
     }
 
     /// Writes config, training state and weights (each through a temporary file and a rename).
-    /// Refuses to write weights that are not finite.
-    public static func save(folder: String, config: RunConfig, network: Network, params: Buffer, adam: Adam,
-                            state: State) throws {
-        guard (0..<params.count).allSatisfy({ params[$0].isFinite }) else {
-            throw RunError.invalid("refusing to write a checkpoint with NaN or infinite weights")
+    /// model.safetensors gets the averaged weights when there are some (the training state then
+    /// keeps the iterate). Refuses to write weights that are not finite.
+    public static func save(folder: String, config: RunConfig, network: Network, params: Buffer, average: Buffer? = nil,
+                            adam: Adam, state: State) throws {
+        for buffer in [params, average].compactMap({ $0 }) {
+            guard (0..<buffer.count).allSatisfy({ buffer[$0].isFinite }) else {
+                throw RunError.invalid("refusing to write a checkpoint with NaN or infinite weights")
+            }
         }
         try config.write(to: folder + "/" + configFile)
         let meta = ["epoch": "\(state.epoch)", "batch_in_epoch": "\(state.batchInEpoch)", "step": "\(state.step)",
                     "adam_step": "\(adam.step)", "seed": "\(config.training.seed)",
                     "sums": state.sums.map { "\($0)" }.joined(separator: ","),
                     "train_seconds": "\(state.trainSeconds)", "data_fingerprint": state.dataFingerprint]
-        try Safetensors(tensors: [
+        var tensors: [Safetensors.Entry] = [
             .init(name: "adam.exp_avg", shape: [adam.m.count], values: adam.m.array),
             .init(name: "adam.exp_avg_sq", shape: [adam.v.count], values: adam.v.array),
-        ], metadata: meta).write(to: folder + "/" + stateFile)
-        try weights(network, params, metadata: ["format": "pt", "epoch": "\(state.epoch)", "step": "\(state.step)"])
-            .write(to: folder + "/" + modelFile)
+        ]
+        if average != nil { tensors.append(.init(name: iterateName, shape: [params.count], values: params.array)) }
+        try Safetensors(tensors: tensors, metadata: meta).write(to: folder + "/" + stateFile)
+        var modelMeta = ["format": "pt", "epoch": "\(state.epoch)", "step": "\(state.step)"]
+        if let decay = config.training.averageDecay, average != nil { modelMeta["weights"] = "moving average, decay \(decay)" }
+        try weights(network, average ?? params, metadata: modelMeta).write(to: folder + "/" + modelFile)
     }
 
     /// Loads the weights of a run folder into a Buffer laid out for `network`.
@@ -68,6 +74,26 @@ public enum Checkpoint {
             }
             entry.values.withUnsafeBufferPointer { (params.pointer + t.offset).update(from: $0.baseAddress!, count: t.count) }
         }
+        return params
+    }
+
+    /// The training state's name for the last iterate (the weights Adam updates) when averaging.
+    static let iterateName = "weights.iterate"
+
+    /// Loads the last iterate of an averaging run from its training state.
+    public static func loadIterate(folder: String, network: Network) throws -> Buffer {
+        let path = folder + "/" + stateFile
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RunError.corrupt(path: path, reason: "missing: this run cannot be resumed")
+        }
+        guard let entry = try Safetensors.read(path)[iterateName], entry.values.count == network.parameterCount else {
+            throw RunError.corrupt(path: path, reason: "the training weights are missing or do not fit the model")
+        }
+        guard entry.values.allSatisfy(\.isFinite) else {
+            throw RunError.corrupt(path: path, reason: "the training weights hold NaN or infinite values")
+        }
+        let params = Buffer(count: network.parameterCount)
+        entry.values.withUnsafeBufferPointer { params.pointer.update(from: $0.baseAddress!, count: params.count) }
         return params
     }
 

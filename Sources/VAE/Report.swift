@@ -46,7 +46,8 @@ public enum Report {
         \(config.model.size)×\(config.model.size)×\(config.model.channels), latent \(config.model.latent),
         \(parameterCount) parameters; training time \(ProgressLine.duration(seconds)).
         Final −ELBO: training \(last.map { f($0.trainNegELBO) } ?? "–") nats,
-        validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").</p>
+        validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").
+        \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>
         <div class="charts">\(elbo)\(reconstruction)\(kl)</div>
         <h2>Samples from the prior</h2><img src="samples.png" alt="samples">
         <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">

@@ -12,6 +12,10 @@ public struct TrainOptions: Codable, Sendable, Equatable {
     /// The batch is cut into this many shards; results depend on it, not on the thread count.
     public var shards: Int = 2
     public var clipNorm: Float?
+    /// Decay of the moving average of the weights that is validated and saved; nil keeps the
+    /// last iterate (as runs made before averaging existed, whose config.json lacks the key).
+    public var averageDecay: Float? = TrainOptions.defaultAverageDecay
+    public static let defaultAverageDecay: Float = 0.99
     /// Non-finite steps in a row after which training stops.
     public var maxBadSteps: Int = 3
 

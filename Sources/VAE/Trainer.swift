@@ -17,6 +17,13 @@ public final class Trainer: @unchecked Sendable {
     public let network: Network
     public let params: Buffer
     public let adam: Adam
+    /// Exponential moving average of the weights after each update (Polyak averaging), or nil.
+    /// Averaged weights give a better test bound than the last iterate: this is what gets
+    /// validated, drawn and saved as model.safetensors.
+    public let average: Buffer?
+    /// The average's decay per step; early steps use min(decay, (1 + t) / (10 + t)) so the
+    /// starting weights are forgotten quickly.
+    public let averageDecay: Float
     public var beta: Float
     /// Clip the gradient to this global norm before the update; nil (the default) does not clip.
     public var clipNorm: Float?
@@ -34,7 +41,8 @@ public final class Trainer: @unchecked Sendable {
     static let reductionPieces = 16
 
     public init(network: Network, batch: Int, seed: UInt64, adam settings: AdamSettings = AdamSettings(),
-                beta: Float = 1, shards: Int = 2, threads: Int = 2, params: Buffer? = nil) {
+                beta: Float = 1, shards: Int = 2, threads: Int = 2, params: Buffer? = nil,
+                averageDecay: Float? = nil, average: Buffer? = nil) {
         self.network = network
         self.seed = seed
         self.beta = beta
@@ -47,6 +55,17 @@ public final class Trainer: @unchecked Sendable {
             network.initialize(self.params, seed: seed)
         }
         adam = Adam(count: network.parameterCount, settings: settings)
+        self.averageDecay = averageDecay ?? 0
+        if let averageDecay, averageDecay > 0 {
+            if let average {
+                self.average = average
+            } else {
+                self.average = Buffer(count: network.parameterCount)
+                self.average!.pointer.update(from: self.params.pointer, count: network.parameterCount)
+            }
+        } else {
+            self.average = nil
+        }
         let perShard = (batch + self.shards - 1) / self.shards
         workspaces = (0..<self.shards).map { _ in Workspace(network: network, capacity: perShard) }
         summed = Buffer(count: network.parameterCount)
@@ -97,11 +116,15 @@ public final class Trainer: @unchecked Sendable {
         if let clipNorm, norm > Double(clipNorm) { gradScale = clipNorm / Float(norm + 1e-6) }
         adam.step += 1
         let t = adam.step
+        let decay = Swift.min(averageDecay, Float(1 + t) / Float(10 + t))
         workspaces[0].profiler.time(.optimizer) {
             Parallel.run(items: Trainer.reductionPieces, threads: threads) { piece in
-                adam.update(params: self.params.pointer, grads: summed.pointer,
-                            range: Parallel.slice(network.parameterCount, part: piece, of: Trainer.reductionPieces),
-                            step: t, gradScale: gradScale)
+                let range = Parallel.slice(network.parameterCount, part: piece, of: Trainer.reductionPieces)
+                adam.update(params: self.params.pointer, grads: summed.pointer, range: range, step: t, gradScale: gradScale)
+                if let average {
+                    let a = average.pointer, w = self.params.pointer
+                    for i in range { a[i] += (1 - decay) * (w[i] - a[i]) }
+                }
             }
         }
         result.applied = true

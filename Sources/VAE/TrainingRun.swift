@@ -51,10 +51,20 @@ public final class TrainingRun {
         (trainIndices, validationIndices) = Self.split(count: dataset.count, fraction: t.validationFraction, seed: t.seed)
         guard !trainIndices.isEmpty else { throw RunError.invalid("no images left to train on after the validation split") }
         let network = Network(config: config.model)
-        let params = resume ? try Checkpoint.loadWeights(folder: folder, network: network) : nil
+        var params: Buffer?, average: Buffer?
+        if resume {
+            // model.safetensors holds the average when averaging; the iterate is in the training state.
+            let saved = try Checkpoint.loadWeights(folder: folder, network: network)
+            if (t.averageDecay ?? 0) > 0 {
+                average = saved
+                params = try Checkpoint.loadIterate(folder: folder, network: network)
+            } else {
+                params = saved
+            }
+        }
         trainer = Trainer(network: network, batch: t.batch, seed: t.seed,
                           adam: AdamSettings(learningRate: t.learningRate), beta: t.beta, shards: t.shards,
-                          threads: threads, params: params)
+                          threads: threads, params: params, averageDecay: t.averageDecay, average: average)
         trainer.clipNorm = t.clipNorm
         trainer.configureBLAS()
         state = Checkpoint.State()
@@ -68,7 +78,7 @@ public final class TrainingRun {
             state = saved
             state.dataFingerprint = fingerprint
         }
-        viewer = Model(network: network, params: trainer.params, threads: threads, chunk: 32)
+        viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: threads, chunk: 32)
     }
 
     /// A fixed split by the seed: `fraction` of the images (at least one when there are two or more) for validation.
@@ -212,7 +222,7 @@ public final class TrainingRun {
 
     func save() throws {
         try Checkpoint.save(folder: folder, config: config, network: trainer.network, params: trainer.params,
-                            adam: trainer.adam, state: state)
+                            average: trainer.average, adam: trainer.adam, state: state)
     }
 
     /// reconstructions.png (fixed validation images above their reconstructions) and samples.png

@@ -77,6 +77,10 @@ struct Train: ParsableCommand {
     @Option(help: "Clip the gradient to this global norm (default: no clipping).")
     var clipNorm: Float?
 
+    @Option(help: ArgumentHelp("Decay per step of the moving average of the weights that is validated, drawn and saved (default \(TrainOptions.defaultAverageDecay); 0 keeps the last weights instead).",
+                               discussion: "Averaging the weights of the last few hundred steps gives a better test bound than the last step's weights alone."))
+    var averageDecay: Float?
+
     @Option(help: "Use at most this many images (the first in sorted order), e.g. for a quick try.")
     var limit: Int?
 
@@ -98,7 +102,8 @@ struct Train: ParsableCommand {
         if resume != nil {
             let fixed: [(String, Bool)] = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
                                            ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
-                                           ("--batch", batch != nil), ("--out", out != nil)]
+                                           ("--batch", batch != nil), ("--out", out != nil),
+                                           ("--average-decay", averageDecay != nil)]
             let given = fixed.filter(\.1).map(\.0)
             if !given.isEmpty {
                 throw ValidationError("\(given.joined(separator: ", ")) cannot change when resuming: a resumed run keeps its saved settings")
@@ -114,6 +119,9 @@ struct Train: ParsableCommand {
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be zero or positive") }
         guard gaussianScale > 0 else { throw ValidationError("--gaussian-scale must be positive") }
+        if let averageDecay, !(0..<1).contains(averageDecay) {
+            throw ValidationError("--average-decay must be at least 0 and below 1, e.g. 0.99")
+        }
         guard (0..<1).contains(valFraction) else { throw ValidationError("--val-fraction must be at least 0 and below 1") }
         if Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         if let problem = try modelConfig()?.problem { throw ValidationError(problem) }
@@ -178,6 +186,8 @@ struct Train: ParsableCommand {
             t.seed = seed
             t.validationFraction = valFraction
             t.clipNorm = clipNorm
+            let decay = averageDecay ?? TrainOptions.defaultAverageDecay
+            t.averageDecay = decay > 0 ? decay : nil
             let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             config = RunConfig(model: model, data: ImagePreparation(size: model.size, channels: model.channels, fit: fit,
                                                                     background: background),

@@ -113,6 +113,8 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(r.status != 0 && r.stderr.contains("no PNG or JPEG images found"))
         r = try vae(["sample", empty])
         #expect(r.status != 0 && r.stderr.contains("no checkpoint here"))
+        r = try vae(["train", folder, "--size", "16", "--average-decay", "1"])
+        #expect(r.status != 0 && r.stderr.contains("--average-decay must be at least 0 and below 1"))
     }
 
     /// Train 2 epochs on a tiny folder with one broken file, then use every command on the run.
@@ -154,13 +156,17 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(s.stdout.contains("neg_elbo") && s.stdout.contains("iwae_k5") && s.stdout.contains("active_units"))
     }
 
-    /// 2 epochs, then 2 more with --resume, equal 4 epochs straight: weights and metrics, bit for bit.
-    @Test func resumeIsExact() throws {
+    /// 2 epochs, then 2 more with --resume, equal 4 epochs straight: weights and metrics, bit for bit,
+    /// with the weights averaged (the default) and without.
+    @Test(arguments: ["0.99", "0"]) func resumeIsExact(averageDecay: String) throws {
         let folder = try makeImageFolder(count: 20)
         let base = temporaryFolder("vae-resume")
-        let common = ["--size", "16", "--widths", "8,16", "--latent", "4", "--batch", "6", "--seed", "3"]
+        let common = ["--size", "16", "--widths", "8,16", "--latent", "4", "--batch", "6", "--seed", "3",
+                      "--average-decay", averageDecay]
         #expect(try vae(["train", folder, "--epochs", "4", "--out", base + "/straight"] + common).status == 0)
         #expect(try vae(["train", folder, "--epochs", "2", "--out", base + "/split"] + common).status == 0)
+        let refused = try vae(["train", "--resume", base + "/split", "--average-decay", "0.5"])
+        #expect(refused.status != 0 && refused.stderr.contains("--average-decay cannot change when resuming"))
         let resumed = try vae(["train", "--resume", base + "/split", "--epochs", "4"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let a = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/model.safetensors"))
@@ -174,6 +180,10 @@ func pngSize(_ path: String) throws -> (Int, Int) {
             }
         }
         #expect(try lossFields(base + "/straight") == lossFields(base + "/split"))
+        // The training state keeps the last iterate exactly when the saved model is an average.
+        let state = try String(decoding: Data(contentsOf: URL(fileURLWithPath: base + "/split/training_state.safetensors")).prefix(4096),
+                               as: UTF8.self)
+        #expect(state.contains("weights.iterate") == (averageDecay != "0"))
         let again = try vae(["train", "--resume", base + "/split", "--epochs", "4"])
         #expect(again.status == 0 && again.stdout.contains("already trained 4 epochs"))
     }

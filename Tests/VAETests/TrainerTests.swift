@@ -113,4 +113,27 @@ import TestSupport
         #expect(trainer.params.array == before)
         #expect(trainer.adam.step == 0)
     }
+
+    /// The moving average of the weights against the rule applied in Double to the iterates,
+    /// step by step, including the warm-up decay min(d, (1 + t) / (10 + t)); the iterates
+    /// themselves are unchanged by averaging.
+    @Test func weightAverageFollowsTheIterates() {
+        let network = Network(config: ModelConfig(size: 8, channels: 1, widths: [4], hidden: nil, latent: 2))
+        var rng = TestRandom(16)
+        let x = Buffer(rng.floats(4 * 64, 0, 1))
+        let plain = Trainer(network: network, batch: 4, seed: 2, shards: 1, threads: 1)
+        let averaging = Trainer(network: network, batch: 4, seed: 2, shards: 1, threads: 1, averageDecay: 0.6)
+        var expected = averaging.params.array.map(Double.init)
+        for step in 0..<25 {
+            _ = plain.step(x.pointer, count: 4, noiseIndex: UInt64(step))
+            _ = averaging.step(x.pointer, count: 4, noiseIndex: UInt64(step))
+            let t = Double(step + 1), decay = min(0.6, (1 + t) / (10 + t))
+            let w = averaging.params.array
+            for i in expected.indices { expected[i] = decay * expected[i] + (1 - decay) * Double(w[i]) }
+        }
+        #expect(averaging.params.array == plain.params.array)
+        let average = averaging.average!.array
+        #expect(average != averaging.params.array)
+        assertClose(average, expected.map(Float.init), relative: 1e-5, absolute: 1e-6, "average")
+    }
 }
