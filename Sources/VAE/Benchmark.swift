@@ -14,11 +14,13 @@ public struct BenchmarkResult: Sendable {
 public enum Benchmark {
     /// `steps` timed training steps after 5 warm-up steps, then `steps` timed inference passes
     /// (encode, decode the means) after 3 warm-up passes. FLOPs count 2 per multiply-add;
-    /// a training step is taken as 3 forward passes' worth, as REFERENCE.md does.
+    /// a training step is taken as 3 forward passes' worth, as REFERENCE.md does. Steps are
+    /// those of `vae train`, weight averaging included.
     public static func run(config: ModelConfig, batch: Int, steps: Int, threads: Int, shards: Int,
                            profile: Bool = false) -> BenchmarkResult {
         let network = Network(config: config)
-        let trainer = Trainer(network: network, batch: batch, seed: 0, shards: shards, threads: threads)
+        let trainer = Trainer(network: network, batch: batch, seed: 0, shards: shards, threads: threads,
+                              averageDecay: TrainOptions.defaultAverageDecay)
         trainer.configureBLAS()
         let images = Buffer(count: batch * config.imageFloats)
         RandomStream(seed: 1, purpose: .sampling).fillUniform(images.pointer, count: images.count, low: 0, high: 1)

@@ -31,9 +31,13 @@ func validColumns(_ shape: ConvShape, kw: Int) -> (Int, Int) {
 /// col: (C·k·k, count·OH·OW).
 public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
                    into col: FloatPointer) {
+    let count = count ?? batch
+    if shape.isK4S2P1Even {
+        im2colK4S2(image, batch: batch, first: first, count: count, shape: shape, into: col)
+        return
+    }
     let (H, W, k, s, p) = (shape.height, shape.width, shape.kernel, shape.stride, shape.padding)
     let (OH, OW) = (shape.outHeight, shape.outWidth)
-    let count = count ?? batch
     let plane = H * W, rowLength = count * OH * OW
     for c in 0..<shape.channels {
         for kh in 0..<k {
@@ -69,12 +73,17 @@ public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, co
 }
 
 /// The adjoint of im2col: image[c][first + b][ih][iw] += every col entry that im2col copied from it.
-/// Accumulates into `image` (zero it first for a plain result).
-public func col2im(_ col: UnsafePointer<Float>, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
+/// Accumulates into `image` (zero it first for a plain result). `col` is scratch: the 4×4
+/// stride-2 kernel works in it, so its contents are lost.
+public func col2im(_ col: FloatPointer, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
                    into image: FloatPointer) {
+    let count = count ?? batch
+    if shape.isK4S2P1Even {
+        col2imK4S2(col, batch: batch, first: first, count: count, shape: shape, into: image)
+        return
+    }
     let (H, W, k, s, p) = (shape.height, shape.width, shape.kernel, shape.stride, shape.padding)
     let (OH, OW) = (shape.outHeight, shape.outWidth)
-    let count = count ?? batch
     let plane = H * W, rowLength = count * OH * OW
     for c in 0..<shape.channels {
         for kh in 0..<k {

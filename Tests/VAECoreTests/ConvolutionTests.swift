@@ -39,6 +39,30 @@ let convCases: [ConvCase] = [
                     relative: 1e-4, absolute: 1e-5, "\(t)")
     }
 
+    /// im2col and col2im against their definitions, element by element, for a chunk of images
+    /// from the middle of a batch: the generic kernels and the 4×4 stride-2 block-copy ones
+    /// (even sides, including 2 × 2 planes and non-square ones).
+    @Test(arguments: [(3, 8, 6, 4, 2, 1), (2, 2, 2, 4, 2, 1), (1, 4, 10, 4, 2, 1), (2, 16, 16, 4, 2, 1),
+                      (2, 7, 9, 4, 2, 1), (2, 8, 6, 4, 2, 0), (2, 6, 5, 3, 1, 1)])
+    func im2colAndCol2imMatchTheirDefinitions(_ t: (c: Int, h: Int, w: Int, k: Int, s: Int, p: Int)) {
+        var rng = TestRandom(20)
+        let shape = ConvShape(channels: t.c, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
+        let batch = 5, first = 1, count = 3
+        let x = rng.floats(t.c * batch * t.h * t.w)
+        let expected = naiveIm2col(x, batch: batch, first: first, count: count, shape: shape)
+        let (_, a) = withBuffers([x, [Float](repeating: .nan, count: expected.count)]) { p in
+            im2col(p[0], batch: batch, first: first, count: count, shape: shape, into: p[1])
+        }
+        let wrong = zip(a[1], expected).filter { $0 != $1 }.count
+        #expect(wrong == 0, "im2col \(t): \(wrong) of \(expected.count) entries differ")
+        let cols = rng.floats(expected.count), start = rng.floats(x.count)
+        let summed = naiveCol2im(cols, batch: batch, first: first, count: count, shape: shape, into: start)
+        let (_, b) = withBuffers([cols, start]) { p in
+            col2im(p[0], batch: batch, first: first, count: count, shape: shape, into: p[1])
+        }
+        assertClose(b[1], summed, relative: 1e-5, absolute: 1e-6, "col2im \(t)")
+    }
+
     @Test(arguments: convCases)
     func col2imIsTheAdjointOfIm2col(_ t: ConvCase) {
         var rng = TestRandom(2)

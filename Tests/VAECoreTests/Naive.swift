@@ -77,3 +77,50 @@ func withBuffers<R>(_ arrays: [[Float]], _ body: ([FloatPointer]) -> R) -> (R, [
     let r = body(buffers.map(\.pointer))
     return (r, buffers.map(\.array))
 }
+
+/// im2col by its definition, element by element: col[(c·k + kh)·k + kw][(b·OH + oh)·OW + ow] =
+/// image[c][first + b][oh·s − p + kh][ow·s − p + kw], 0 outside; image channel-major (C, batch, H, W).
+func naiveIm2col(_ image: [Float], batch: Int, first: Int, count: Int, shape s: ConvShape) -> [Float] {
+    let (OH, OW, k) = (s.outHeight, s.outWidth, s.kernel)
+    var col = [Float](repeating: 0, count: s.columnRows * count * OH * OW)
+    for c in 0..<s.channels {
+        for kh in 0..<k {
+            for kw in 0..<k {
+                for b in 0..<count {
+                    for oh in 0..<OH {
+                        for ow in 0..<OW {
+                            let ih = oh * s.stride - s.padding + kh, iw = ow * s.stride - s.padding + kw
+                            guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
+                            col[((c * k + kh) * k + kw) * count * OH * OW + (b * OH + oh) * OW + ow] =
+                                image[((c * batch + first + b) * s.height + ih) * s.width + iw]
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return col
+}
+
+/// col2im by its definition: every column entry added to the pixel it was copied from (in Double).
+func naiveCol2im(_ col: [Float], batch: Int, first: Int, count: Int, shape s: ConvShape, into image: [Float]) -> [Float] {
+    let (OH, OW, k) = (s.outHeight, s.outWidth, s.kernel)
+    var out = image.map(Double.init)
+    for c in 0..<s.channels {
+        for kh in 0..<k {
+            for kw in 0..<k {
+                for b in 0..<count {
+                    for oh in 0..<OH {
+                        for ow in 0..<OW {
+                            let ih = oh * s.stride - s.padding + kh, iw = ow * s.stride - s.padding + kw
+                            guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
+                            out[((c * batch + first + b) * s.height + ih) * s.width + iw] +=
+                                Double(col[((c * k + kh) * k + kw) * count * OH * OW + (b * OH + oh) * OW + ow])
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out.map(Float.init)
+}
