@@ -200,10 +200,7 @@ extension Network {
             let layer = encoder[i], dy = ws.encoderGrads[i].pointer
             prof.time(layer: layer.name + " backward") {
                 var dx: FloatPointer? = nil
-                if i > 0 {
-                    dx = ws.encoderGrads[i - 1].pointer
-                    prof.time(.elementwise) { dx!.update(repeating: 0, count: encoder[i - 1].op.outputCount(batch: batch)) }
-                }
+                if i > 0 { dx = ws.encoderGrads[i - 1].pointer }
                 let x = i == 0 ? inputChannelMajor(images, in: ws) : UnsafePointer(ws.encoderOutputs[i - 1].pointer)
                 layer.op.backward(dy: dy, x: x, batch: batch, weight: params + layer.weight, col: ws.encoderColumns[i].pointer,
                                   dWeight: grads + layer.weight, dBias: grads + layer.bias, dx: dx,

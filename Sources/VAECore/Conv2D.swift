@@ -42,7 +42,7 @@ public struct Conv2D: Sendable {
     }
 
     /// Given dY (OC, B, OH, OW) and the forward input x: dW += dY·im2col(x)ᵀ, db += Σ dY and,
-    /// when `dx` is given, dX += col2im(Wᵀ·dY). `col` is scratch (im2col is recomputed per
+    /// when `dx` is given, dX = col2im(Wᵀ·dY) (overwritten). `col` is scratch (im2col is recomputed per
     /// chunk, which is cheaper than keeping a batch-wide column matrix out of cache).
     /// With `reluOutput` (the forward's y after its ReLU), dY is first masked in place to
     /// dY·[y > 0], in the same pass that sums the bias gradient.
@@ -63,7 +63,15 @@ public struct Conv2D: Sendable {
             profiler.time(.gemm) {
                 gemm(transA: true, m: input.columnRows, n: width, k: outChannels, a: weight, b: dyChunk, ldb: n, c: col)
             }
-            profiler.time(.col2im) { col2im(col, batch: batch, first: first, count: count, shape: input, into: dx) }
+            profiler.time(.col2im) {
+                if input.isK4S2P1Even {
+                    col2imK4S2(col, batch: batch, first: first, count: count, shape: input, into: dx, assign: true)
+                } else {
+                    let plane = input.height * input.width
+                    for c in 0..<input.channels { (dx + (c * batch + first) * plane).update(repeating: 0, count: count * plane) }
+                    col2im(col, batch: batch, first: first, count: count, shape: input, into: dx)
+                }
+            }
         }
     }
 }

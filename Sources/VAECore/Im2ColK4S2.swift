@@ -63,7 +63,10 @@ func im2colK4S2(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: In
 
 /// col2im for `isK4S2P1Even` shapes: adds into `image` what `col2im` adds, using `col` as
 /// scratch (its contents are destroyed). The adjoint of `im2colK4S2`, step by step in reverse.
-func col2imK4S2(_ col: FloatPointer, batch: Int, first: Int, count: Int, shape: ConvShape, into image: FloatPointer) {
+/// With `assign`, the images of the chunk are overwritten instead: image = sum + bias[c], then
+/// max(·, 0) with `relu` (so a transposed convolution needs no separate bias, ReLU or zeroing pass).
+func col2imK4S2(_ col: FloatPointer, batch: Int, first: Int, count: Int, shape: ConvShape, into image: FloatPointer,
+                assign: Bool = false, bias: UnsafePointer<Float>? = nil, relu: Bool = false) {
     let (H, W) = (shape.height, shape.width)
     let (OH, OW) = (H / 2, W / 2)
     let plane = H * W, block = OH * OW, rowLength = count * block
@@ -91,13 +94,25 @@ func col2imK4S2(_ col: FloatPointer, batch: Int, first: Int, count: Int, shape: 
                     k2[i] += k0[i + 1]
                 }
             }
-            let dst = image + (c * batch + first + b) * plane
+            let dst = image + (c * batch + first + b) * plane, offset = bias?[c] ?? 0
             for ih in 0..<H {
                 let kh = 1 + (ih & 1), m = ih >> 1
                 let row = dst + ih * W, even = blk(kh, 1, b) + m * OW, odd = blk(kh, 2, b) + m * OW
-                for ow in 0..<OW {
-                    row[2 * ow] += even[ow]
-                    row[2 * ow + 1] += odd[ow]
+                if !assign {
+                    for ow in 0..<OW {
+                        row[2 * ow] += even[ow]
+                        row[2 * ow + 1] += odd[ow]
+                    }
+                } else if relu {
+                    for ow in 0..<OW {
+                        row[2 * ow] = Swift.max(even[ow] + offset, 0)
+                        row[2 * ow + 1] = Swift.max(odd[ow] + offset, 0)
+                    }
+                } else {
+                    for ow in 0..<OW {
+                        row[2 * ow] = even[ow] + offset
+                        row[2 * ow + 1] = odd[ow] + offset
+                    }
                 }
             }
         }

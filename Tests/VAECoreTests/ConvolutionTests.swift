@@ -88,12 +88,16 @@ let convCases: [ConvCase] = [
         let expected = naiveConvTranspose(x, batch: t.batch, inChannels: t.c, height: t.h, width: t.w, outChannels: t.oc,
                                           kernel: t.k, stride: t.s, padding: t.p, weight: w, bias: b)
         let xc = swapBatchAndChannels(x, first: t.batch, second: t.c, plane: t.h * t.w)
-        let (_, out) = withBuffers([xc, w, b, [Float](repeating: 0, count: op.columnCount(batch: t.batch)),
-                                    [Float](repeating: 0, count: op.outputCount(batch: t.batch))]) { p in
-            op.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], profiler: Profiler())
+        for relu in [false, true] {
+            // y starts as garbage: forward overwrites it.
+            let (_, out) = withBuffers([xc, w, b, [Float](repeating: 0, count: op.columnCount(batch: t.batch)),
+                                        [Float](repeating: 7, count: op.outputCount(batch: t.batch))]) { p in
+                op.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], relu: relu,
+                           profiler: Profiler())
+            }
+            assertClose(swapBatchAndChannels(out[4], first: t.oc, second: t.batch, plane: op.outHeight * op.outWidth),
+                        relu ? expected.map { max($0, 0) } : expected, relative: 1e-4, absolute: 1e-5, "\(t) relu \(relu)")
         }
-        assertClose(swapBatchAndChannels(out[4], first: t.oc, second: t.batch, plane: op.outHeight * op.outWidth),
-                    expected, relative: 1e-4, absolute: 1e-5, "\(t)")
     }
 
     /// ⟨conv(x), y⟩ = ⟨x, convT(y)⟩ when both use the same weights and no bias.
@@ -132,8 +136,9 @@ let convCases: [ConvCase] = [
             }
             return dot(o[4], r)
         }
+        // dX starts as garbage: backward overwrites it.
         let (_, g) = withBuffers([x, w, b, zeros(conv.columnCount(batch: t.batch)), zeros(n), r,
-                                  zeros(w.count), zeros(b.count), zeros(x.count)]) { p in
+                                  zeros(w.count), zeros(b.count), [Float](repeating: 7, count: x.count)]) { p in
             conv.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], profiler: Profiler())
             conv.backward(dy: p[5], x: p[0], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6], dBias: p[7], dx: p[8],
                           profiler: Profiler())
