@@ -16,7 +16,8 @@ public struct Conv2D: Sendable {
     var outPlane: Int { input.outHeight * input.outWidth }
     /// Images per im2col chunk for a batch (see ColumnChunking).
     public func chunk(batch: Int) -> Int {
-        Swift.min(maxChunk ?? batch, ColumnChunking.images(batch: batch, floatsPerImage: input.columnRows * outPlane))
+        Swift.min(maxChunk ?? batch, ColumnChunking.images(batch: batch, floatsPerImage: input.columnRows * outPlane,
+                                                                   columnsPerImage: outPlane))
     }
     /// At most this many images per chunk (tests use it to exercise chunking on small shapes).
     public var maxChunk: Int?
@@ -26,19 +27,20 @@ public struct Conv2D: Sendable {
 
     /// x (C, B, H, W) → y (OC, B, OH, OW) = W·im2col(x) + b, then max(y, 0) when `relu`,
     /// a chunk of images at a time: each chunk's GEMM writes its columns of y in place
-    /// (ldc = the whole row), and one pass adds the bias and applies the ReLU.
+    /// (ldc = the whole row), and the bias and ReLU go over those columns while they are in cache.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                         col: FloatPointer, y: FloatPointer, relu: Bool = false, profiler: Profiler) {
         let n = batch * outPlane, step = chunk(batch: batch)
         for first in stride(from: 0, to: batch, by: step) {
-            let count = Swift.min(step, batch - first)
+            let count = Swift.min(step, batch - first), yChunk = y + first * outPlane
             profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
             profiler.time(.gemm) {
-                gemm(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col,
-                     c: y + first * outPlane, ldc: n)
+                gemm(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col, c: yChunk, ldc: n)
+            }
+            profiler.time(.elementwise) {
+                addBias(yChunk, rows: outChannels, length: count * outPlane, stride: n, bias: bias, relu: relu)
             }
         }
-        profiler.time(.elementwise) { addBias(y, rows: outChannels, length: n, bias: bias, relu: relu) }
     }
 
     /// Given dY (OC, B, OH, OW) and the forward input x: dW += dY·im2col(x)ᵀ, db += Σ dY and,
@@ -50,10 +52,13 @@ public struct Conv2D: Sendable {
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
                          dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
         let n = batch * outPlane, step = chunk(batch: batch)
-        profiler.time(.elementwise) { biasGradient(dy, rows: outChannels, length: n, into: dBias, reluOutput: reluOutput) }
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * outPlane
             let dyChunk = dy + first * outPlane
+            profiler.time(.elementwise) {
+                biasGradient(dyChunk, rows: outChannels, length: width, stride: n, into: dBias,
+                             reluOutput: reluOutput.map { $0 + first * outPlane })
+            }
             profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
             profiler.time(.gemm) {
                 gemm(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyChunk, lda: n, b: col,
@@ -82,11 +87,12 @@ public func fillRows(_ y: FloatPointer, rows: Int, length: Int, with values: Uns
     for r in 0..<rows { (y + r * length).update(repeating: values[r], count: length) }
 }
 
-/// y[r][j] += bias[r], then y = max(y, 0) when `relu`: one pass over the output.
+/// y[r][j] += bias[r], then y = max(y, 0) when `relu`, for j < length, rows `stride` apart:
+/// one pass over (part of) the output.
 @inline(__always)
-public func addBias(_ y: FloatPointer, rows: Int, length: Int, bias: UnsafePointer<Float>, relu: Bool) {
+public func addBias(_ y: FloatPointer, rows: Int, length: Int, stride: Int, bias: UnsafePointer<Float>, relu: Bool) {
     for r in 0..<rows {
-        let row = y + r * length, b = bias[r]
+        let row = y + r * stride, b = bias[r]
         if relu {
             for j in 0..<length { row[j] = Swift.max(row[j] + b, 0) }
         } else {
@@ -95,16 +101,19 @@ public func addBias(_ y: FloatPointer, rows: Int, length: Int, bias: UnsafePoint
     }
 }
 
-/// sums[r] += Σ_j x[r·length + j] (a bias gradient).
+/// sums[r] += Σ_{j<length} x[r·stride + j] (a bias gradient).
 @inline(__always)
-public func addRowSums(_ x: UnsafePointer<Float>, rows: Int, length: Int, into sums: FloatPointer) {
-    for r in 0..<rows { sums[r] += laneSum(x + r * length, count: length) }
+public func addRowSums(_ x: UnsafePointer<Float>, rows: Int, length: Int, stride: Int, into sums: FloatPointer) {
+    for r in 0..<rows { sums[r] += laneSum(x + r * stride, count: length) }
 }
 
-/// The bias gradient Σ_j dY[r][j], after masking dY in place by ReLU's output when given.
+/// The bias gradient Σ_j dY[r][j] over `length` columns of rows `stride` apart, after masking
+/// those columns of dY in place by ReLU's output (laid out as dY) when given.
 @inline(__always)
-public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, into sums: FloatPointer,
+public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, stride: Int, into sums: FloatPointer,
                          reluOutput y: UnsafePointer<Float>?) {
-    if let y { reluBackward(dy, output: y, count: rows * length) }
-    addRowSums(dy, rows: rows, length: length, into: sums)
+    if let y {
+        for r in 0..<rows { reluBackward(dy + r * stride, output: y + r * stride, count: length) }
+    }
+    addRowSums(dy, rows: rows, length: length, stride: stride, into: sums)
 }

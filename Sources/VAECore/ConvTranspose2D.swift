@@ -24,7 +24,8 @@ public struct ConvTranspose2D: Sendable {
     var outPlane: Int { output.height * output.width }
     /// Images per column chunk for a batch (see ColumnChunking).
     public func chunk(batch: Int) -> Int {
-        Swift.min(maxChunk ?? batch, ColumnChunking.images(batch: batch, floatsPerImage: output.columnRows * inPlane))
+        Swift.min(maxChunk ?? batch, ColumnChunking.images(batch: batch, floatsPerImage: output.columnRows * inPlane,
+                                                                   columnsPerImage: inPlane))
     }
     /// At most this many images per chunk (tests use it to exercise chunking on small shapes).
     public var maxChunk: Int?
@@ -63,11 +64,13 @@ public struct ConvTranspose2D: Sendable {
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
                          dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
         let n = batch * inPlane, step = chunk(batch: batch)
-        profiler.time(.elementwise) {
-            biasGradient(dy, rows: output.channels, length: batch * outPlane, into: dBias, reluOutput: reluOutput)
-        }
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * inPlane
+            // Mask and sum this chunk's images of dY while im2col is about to read them.
+            profiler.time(.elementwise) {
+                biasGradient(dy + first * outPlane, rows: output.channels, length: count * outPlane,
+                             stride: batch * outPlane, into: dBias, reluOutput: reluOutput.map { $0 + first * outPlane })
+            }
             profiler.time(.im2col) { im2col(dy, batch: batch, first: first, count: count, shape: output, into: col) }
             profiler.time(.gemm) {
                 gemm(transB: true, m: inChannels, n: output.columnRows, k: width, a: x + first * inPlane, lda: n,

@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Floats an im2col column buffer may hold; images go through im2col in chunks that fit (default \(ColumnChunking.budget)).")
     var columnBudget: Int?
 
+    @Option(help: "Columns a chunk's GEMM gets at least, even past the budget (default \(ColumnChunking.minimumColumns)).")
+    var minimumColumns: Int?
+
     @Flag(help: "Print time per layer and per primitive.")
     var profile = false
 
@@ -46,6 +49,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let columnBudget { ColumnChunking.budget = columnBudget }
+        if let minimumColumns { ColumnChunking.minimumColumns = minimumColumns }
         let config = ModelConfig.presets[preset]!
         let batch = self.batch ?? ModelConfig.presetBatch[preset]!
         let shards = self.shards ?? threads
