@@ -112,8 +112,6 @@ public func addRowSums(_ x: UnsafePointer<Float>, rows: Int, length: Int, stride
 @inline(__always)
 public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, stride: Int, into sums: FloatPointer,
                          reluOutput y: UnsafePointer<Float>?) {
-    if let y {
-        for r in 0..<rows { reluBackward(dy + r * stride, output: y + r * stride, count: length) }
-    }
-    addRowSums(dy, rows: rows, length: length, stride: stride, into: sums)
+    guard let y else { return addRowSums(dy, rows: rows, length: length, stride: stride, into: sums) }
+    for r in 0..<rows { sums[r] += reluBackwardSum(dy + r * stride, output: y + r * stride, count: length) }
 }

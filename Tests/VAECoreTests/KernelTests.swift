@@ -56,6 +56,15 @@ import TestSupport
         }
         #expect(out[0] == [0, 0, 3, 0, 7])
         #expect(out[1] == [0, 0, 1, 0, 1])
+        // 16-lane blocks and a tail: the mask, and the masked sum, against the definition.
+        var rng = TestRandom(30)
+        let y = rng.floats(37).map { max($0, 0) }, g = rng.floats(37)
+        let masked = zip(g, y).map { $1 > 0 ? $0 : 0 }
+        let (_, a) = withBuffers([y, g]) { p in reluBackward(p[1], output: p[0], count: 37) }
+        #expect(a[1] == masked)
+        let (sum, b) = withBuffers([y, g]) { p in reluBackwardSum(p[1], output: p[0], count: 37) }
+        #expect(b[1] == masked)
+        assertClose(Double(sum), masked.reduce(0.0) { $0 + Double($1) }, relative: 1e-5, absolute: 1e-6)
     }
 
     @Test func bernoulliNLLIsStableAndMatchesTheDefinition() {
