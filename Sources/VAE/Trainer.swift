@@ -117,7 +117,7 @@ public final class Trainer: @unchecked Sendable {
         adam.step += 1
         let t = adam.step
         let decay = Swift.min(averageDecay, Float(1 + t) / Float(10 + t))
-        workspaces[0].profiler.time(.optimizer) {
+        workspaces[0].profiler.time(.optimizer, threads: Swift.min(threads, Trainer.reductionPieces)) {
             Parallel.run(items: Trainer.reductionPieces, threads: threads) { piece in
                 let range = Parallel.slice(network.parameterCount, part: piece, of: Trainer.reductionPieces)
                 adam.update(params: self.params.pointer, grads: summed.pointer, range: range, step: t, gradScale: gradScale)
@@ -134,7 +134,7 @@ public final class Trainer: @unchecked Sendable {
     /// summed = Σ_shards grads (in shard order); returns the global L2 norm of the sum.
     func reduceGradients() -> Double {
         let pieces = Trainer.reductionPieces, n = network.parameterCount
-        workspaces[0].profiler.time(.optimizer) {
+        workspaces[0].profiler.time(.optimizer, threads: Swift.min(threads, Trainer.reductionPieces)) {
             squares.withUnsafeMutableBufferPointer { sq in
                 let sq = sq
                 Parallel.run(items: pieces, threads: threads) { piece in

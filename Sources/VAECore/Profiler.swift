@@ -14,12 +14,15 @@ public final class Profiler: @unchecked Sendable {
 
     public init(enabled: Bool = false) { self.enabled = enabled }
 
+    /// Adds the seconds `body` takes to `primitive`, times `threads` when the body keeps that many
+    /// threads busy itself (a parallel region timed from one thread), so that every figure is in
+    /// thread-seconds.
     @inline(__always)
-    public func time<T>(_ primitive: Primitive, _ body: () -> T) -> T {
+    public func time<T>(_ primitive: Primitive, threads: Int = 1, _ body: () -> T) -> T {
         guard enabled else { return body() }
         let start = Profiler.now()
         let result = body()
-        primitives[primitive, default: 0] += Profiler.now() - start
+        primitives[primitive, default: 0] += (Profiler.now() - start) * Double(threads)
         return result
     }
 
