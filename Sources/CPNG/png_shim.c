@@ -72,13 +72,10 @@ int vae_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int c
     if (channels == 1) image.format = PNG_FORMAT_GRAY;
     else if (channels == 3) image.format = PNG_FORMAT_RGB;
     else { set_err(err, err_size, "PNG encoder takes 1 or 3 channels"); return 1; }
-    png_alloc_size_t n = 0;
     png_int_32 stride = (png_int_32)(width * (uint32_t)channels);
-    if (!png_image_write_to_memory(&image, NULL, &n, 0, pixels, stride, NULL)) {
-        set_err(err, err_size, image.message[0] ? image.message : "PNG encoding failed");
-        png_image_free(&image);
-        return 1;
-    }
+    /* Encode once, into a buffer of libpng's upper bound for any compression outcome
+       (asking for the size first would compress the image twice). */
+    png_alloc_size_t n = PNG_IMAGE_PNG_SIZE_MAX(image);
     uint8_t *buf = malloc(n);
     if (!buf) { set_err(err, err_size, "out of memory"); return 1; }
     if (!png_image_write_to_memory(&image, buf, &n, 0, pixels, stride, NULL)) {
