@@ -235,6 +235,26 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(r.stderr.contains("model.safetensors") && r.stderr.contains("truncated"), "\(r.stderr)")
     }
 
+    /// A run whose training state lacks the weights that Adam updates (saved without averaging,
+    /// its config then edited to average) cannot resume: the error names the state file.
+    @Test func aTrainingStateWithoutItsWeightsIsRefusedOnResume() throws {
+        let folder = try makeImageFolder(count: 8)
+        let run = temporaryFolder("vae-iterate") + "/run"
+        #expect(try vae(["train", folder, "--size", "16", "--widths", "8", "--latent", "2", "--epochs", "1",
+                         "--average-decay", "0", "--out", run]).status == 0)
+        let configPath = run + "/config.json"
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath)))
+                                  as? [String: Any])
+        var training = try #require(config["training"] as? [String: Any])
+        training["averageDecay"] = 0.99
+        config["training"] = training
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
+        let r = try vae(["train", "--resume", run, "--epochs", "2"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("training_state.safetensors") && r.stderr.contains("training weights are missing"),
+                "\(r.stderr)")
+    }
+
     /// The safetensors header is JSON with PyTorch's names, shapes and dtype.
     @Test func safetensorsHeaderParses() throws {
         let folder = try makeImageFolder(count: 8)
