@@ -69,22 +69,10 @@ public struct Conv2D: Sendable {
                 gemm(transA: true, m: input.columnRows, n: width, k: outChannels, a: weight, b: dyChunk, ldb: n, c: col)
             }
             profiler.time(.col2im) {
-                if input.isK4S2P1Even {
-                    col2imK4S2(col, batch: batch, first: first, count: count, shape: input, into: dx, assign: true)
-                } else {
-                    let plane = input.height * input.width
-                    for c in 0..<input.channels { (dx + (c * batch + first) * plane).update(repeating: 0, count: count * plane) }
-                    col2im(col, batch: batch, first: first, count: count, shape: input, into: dx)
-                }
+                col2im(col, batch: batch, first: first, count: count, shape: input, into: dx, assign: true)
             }
         }
     }
-}
-
-/// Each of `rows` rows of `length` set to its row's value in `values` (a bias broadcast).
-@inline(__always)
-public func fillRows(_ y: FloatPointer, rows: Int, length: Int, with values: UnsafePointer<Float>) {
-    for r in 0..<rows { (y + r * length).update(repeating: values[r], count: length) }
 }
 
 /// y[r][j] += bias[r], then y = max(y, 0) when `relu`, for j < length, rows `stride` apart:

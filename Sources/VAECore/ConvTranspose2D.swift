@@ -32,13 +32,12 @@ public struct ConvTranspose2D: Sendable {
     public func columnCount(batch: Int) -> Int { output.columnRows * chunk(batch: batch) * inPlane }
     public func outputCount(batch: Int) -> Int { output.channels * batch * outPlane }
 
-    /// x (C, B, H, W) → y (OC, B, OH, OW) = col2im(Wᵀ·x) + b, a chunk of images at a time
-    /// (y is overwritten). With `relu`, y = max(y, 0). For 4×4 stride-2 layers col2im writes
-    /// y with the bias and ReLU applied; other shapes take a bias pass before and a ReLU pass after.
+    /// x (C, B, H, W) → y (OC, B, OH, OW) = col2im(Wᵀ·x) + b, then max(y, 0) when `relu`, a chunk
+    /// of images at a time (y is overwritten): col2im writes each chunk's images with the bias
+    /// and ReLU applied.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                         col: FloatPointer, y: FloatPointer, relu: Bool = false, profiler: Profiler) {
-        let n = batch * inPlane, step = chunk(batch: batch), fused = output.isK4S2P1Even
-        if !fused { profiler.time(.elementwise) { fillRows(y, rows: output.channels, length: batch * outPlane, with: bias) } }
+        let n = batch * inPlane, step = chunk(batch: batch)
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first)
             profiler.time(.gemm) {
@@ -46,15 +45,10 @@ public struct ConvTranspose2D: Sendable {
                      b: x + first * inPlane, ldb: n, c: col)
             }
             profiler.time(.col2im) {
-                if fused {
-                    col2imK4S2(col, batch: batch, first: first, count: count, shape: output, into: y,
-                               assign: true, bias: bias, relu: relu)
-                } else {
-                    col2im(col, batch: batch, first: first, count: count, shape: output, into: y)
-                }
+                col2im(col, batch: batch, first: first, count: count, shape: output, into: y,
+                       assign: true, bias: bias, relu: relu)
             }
         }
-        if relu && !fused { profiler.time(.elementwise) { reluForward(y, count: outputCount(batch: batch)) } }
     }
 
     /// Given dY (OC, B, OH, OW) and the forward input x: dcol = im2col(dY), dW += x·dcolᵀ,

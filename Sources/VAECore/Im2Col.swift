@@ -73,18 +73,27 @@ public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, co
 }
 
 /// The adjoint of im2col: image[c][first + b][ih][iw] += every col entry that im2col copied from it.
-/// Accumulates into `image` (zero it first for a plain result). `col` is scratch: the 4×4
-/// stride-2 kernel works in it, so its contents are lost.
+/// Accumulates into `image`; with `assign`, the chunk's images are overwritten instead with that
+/// sum plus bias[c] (when given), then max(·, 0) with `relu` — a transposed convolution's output,
+/// or a convolution's dX, in one call. `col` is scratch: the 4×4 stride-2 kernel works in it,
+/// so its contents are lost.
 public func col2im(_ col: FloatPointer, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
-                   into image: FloatPointer) {
+                   into image: FloatPointer, assign: Bool = false, bias: UnsafePointer<Float>? = nil,
+                   relu: Bool = false) {
     let count = count ?? batch
     if shape.isK4S2P1Even {
-        col2imK4S2(col, batch: batch, first: first, count: count, shape: shape, into: image)
+        col2imK4S2(col, batch: batch, first: first, count: count, shape: shape, into: image,
+                   assign: assign, bias: bias, relu: relu)
         return
     }
     let (H, W, k, s, p) = (shape.height, shape.width, shape.kernel, shape.stride, shape.padding)
     let (OH, OW) = (shape.outHeight, shape.outWidth)
     let plane = H * W, rowLength = count * OH * OW
+    if assign {
+        for c in 0..<shape.channels {
+            (image + (c * batch + first) * plane).update(repeating: bias?[c] ?? 0, count: count * plane)
+        }
+    }
     for c in 0..<shape.channels {
         for kh in 0..<k {
             for kw in 0..<k {
@@ -107,6 +116,9 @@ public func col2im(_ col: FloatPointer, batch: Int, first: Int = 0, count: Int? 
                 }
             }
         }
+    }
+    if assign && relu {
+        for c in 0..<shape.channels { reluForward(image + (c * batch + first) * plane, count: count * plane) }
     }
 }
 
