@@ -80,25 +80,9 @@ public enum Checkpoint {
     /// The training state's name for the last iterate (the weights Adam updates) when averaging.
     static let iterateName = "weights.iterate"
 
-    /// Loads the last iterate of an averaging run from its training state.
-    public static func loadIterate(folder: String, network: Network) throws -> Buffer {
-        let path = folder + "/" + stateFile
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw RunError.corrupt(path: path, reason: "missing: this run cannot be resumed")
-        }
-        guard let entry = try Safetensors.read(path)[iterateName], entry.values.count == network.parameterCount else {
-            throw RunError.corrupt(path: path, reason: "the training weights are missing or do not fit the model")
-        }
-        guard entry.values.allSatisfy(\.isFinite) else {
-            throw RunError.corrupt(path: path, reason: "the training weights hold NaN or infinite values")
-        }
-        let params = Buffer(count: network.parameterCount)
-        entry.values.withUnsafeBufferPointer { params.pointer.update(from: $0.baseAddress!, count: params.count) }
-        return params
-    }
-
-    /// Loads Adam's moments and the training state.
-    public static func loadState(folder: String, adam: Adam) throws -> State {
+    /// Loads Adam's moments and the training state, and, into `iterate` when given, the weights
+    /// Adam updates (an averaging run keeps them here; its model.safetensors holds the average).
+    public static func loadState(folder: String, adam: Adam, iterate: Buffer? = nil) throws -> State {
         let path = folder + "/" + stateFile
         guard FileManager.default.fileExists(atPath: path) else {
             throw RunError.corrupt(path: path, reason: "missing: this run cannot be resumed")
@@ -110,6 +94,15 @@ public enum Checkpoint {
         }
         m.values.withUnsafeBufferPointer { adam.m.pointer.update(from: $0.baseAddress!, count: adam.m.count) }
         v.values.withUnsafeBufferPointer { adam.v.pointer.update(from: $0.baseAddress!, count: adam.v.count) }
+        if let iterate {
+            guard let entry = file[iterateName], entry.values.count == iterate.count else {
+                throw RunError.corrupt(path: path, reason: "the training weights are missing or do not fit the model")
+            }
+            guard entry.values.allSatisfy(\.isFinite) else {
+                throw RunError.corrupt(path: path, reason: "the training weights hold NaN or infinite values")
+            }
+            entry.values.withUnsafeBufferPointer { iterate.pointer.update(from: $0.baseAddress!, count: iterate.count) }
+        }
         let meta = file.metadata
         guard let epoch = meta["epoch"].flatMap(Int.init), let batch = meta["batch_in_epoch"].flatMap(Int.init),
               let step = meta["step"].flatMap(Int.init), let adamStep = meta["adam_step"].flatMap(Int.init) else {

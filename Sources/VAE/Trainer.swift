@@ -56,16 +56,8 @@ public final class Trainer: @unchecked Sendable {
         }
         adam = Adam(count: network.parameterCount, settings: settings)
         self.averageDecay = averageDecay ?? 0
-        if let averageDecay, averageDecay > 0 {
-            if let average {
-                self.average = average
-            } else {
-                self.average = Buffer(count: network.parameterCount)
-                self.average!.pointer.update(from: self.params.pointer, count: network.parameterCount)
-            }
-        } else {
-            self.average = nil
-        }
+        // A new average starts at the starting weights.
+        self.average = self.averageDecay > 0 ? (average ?? Buffer(self.params.array)) : nil
         let perShard = (batch + self.shards - 1) / self.shards
         workspaces = (0..<self.shards).map { _ in Workspace(network: network, capacity: perShard) }
         summed = Buffer(count: network.parameterCount)

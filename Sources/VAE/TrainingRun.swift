@@ -53,11 +53,12 @@ public final class TrainingRun {
         let network = Network(config: config.model)
         var params: Buffer?, average: Buffer?
         if resume {
-            // model.safetensors holds the average when averaging; the iterate is in the training state.
+            // model.safetensors holds the average when averaging; the iterate comes with the
+            // training state, loaded below into trainer.params.
             let saved = try Checkpoint.loadWeights(folder: folder, network: network)
             if (t.averageDecay ?? 0) > 0 {
                 average = saved
-                params = try Checkpoint.loadIterate(folder: folder, network: network)
+                params = Buffer(count: network.parameterCount)
             } else {
                 params = saved
             }
@@ -70,7 +71,8 @@ public final class TrainingRun {
         state = Checkpoint.State()
         state.dataFingerprint = Self.fingerprint(dataset.paths)
         if resume {
-            let saved = try Checkpoint.loadState(folder: folder, adam: trainer.adam)
+            let saved = try Checkpoint.loadState(folder: folder, adam: trainer.adam,
+                                                 iterate: trainer.average == nil ? nil : trainer.params)
             if saved.dataFingerprint != state.dataFingerprint {
                 say("warning: the image folder changed since this run was saved; the data order will differ")
             }
