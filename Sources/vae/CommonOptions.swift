@@ -60,9 +60,15 @@ func loadModel(_ folder: String, threads: Int) throws -> Model {
     }
 }
 
+/// How the run in `folder` prepared its training images; inputs are prepared the same way.
+func dataPreparation(of model: Model, in folder: String) throws -> ImagePreparation {
+    guard let prep = model.run?.data else { throw RunFailure("\(folder): config.json lacks the data settings") }
+    return prep
+}
+
 /// Decodes and prepares the named images (files or folders) the way the run's training data was.
-func loadInputs(_ paths: [String], model: Model) throws -> [(String, Image)] {
-    guard let prep = model.run?.data else { return [] }
+func loadInputs(_ paths: [String], model: Model, in folder: String) throws -> [(String, Image)] {
+    let prep = try dataPreparation(of: model, in: folder)
     var out: [(String, Image)] = []
     for file in try FolderScan.imageFiles(in: paths) {
         do {

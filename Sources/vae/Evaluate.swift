@@ -37,7 +37,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
-        guard let prep = model.run?.data else { throw RunFailure("\(runFolder): config.json lacks the data settings") }
+        let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()
         let dataset = try ImageDataset(folders: data, preparation: prep, threads: threads.threads, limit: limit) { done, total in

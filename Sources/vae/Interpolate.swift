@@ -41,7 +41,7 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
-        guard let prep = model.run?.data else { throw RunFailure("\(runFolder): config.json lacks the data settings") }
+        let prep = try dataPreparation(of: model, in: runFolder)
         let first: Image, second: Image
         do {
             first = try prep.load(a)

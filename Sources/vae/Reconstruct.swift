@@ -35,7 +35,7 @@ struct Reconstruct: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
-        let loaded = try loadInputs(inputs, model: model).prefix(limit)
+        let loaded = try loadInputs(inputs, model: model, in: runFolder).prefix(limit)
         guard !loaded.isEmpty else { throw RunFailure("no readable PNG or JPEG images in \(inputs.joined(separator: ", "))") }
         let sheet = model.reconstructionSheet(loaded.map(\.1), columns: columns,
                                               scale: picture.factor(for: model.config.size))
