@@ -87,6 +87,15 @@ public struct Network: Sendable {
         return total
     }
 
+    /// Multiply-adds of the convolution and transposed-convolution layers in one image's training
+    /// step: forward, weight gradient and input gradient (the first layer's input gradient is not
+    /// computed). `vae bench --profile --gemm` divides it by those layers' time.
+    public var convolutionTrainingMultiplyAdds: Int {
+        let perLayer = encoder.map { $0.op.weightCount * $0.op.input.outHeight * $0.op.input.outWidth }
+            + decoder.map { $0.op.weightCount * $0.op.output.outHeight * $0.op.output.outWidth }
+        return 3 * perLayer.reduce(0, +) - (perLayer.first ?? 0)
+    }
+
     /// PyTorch's default initialisation: every weight and bias uniform in ±1/sqrt(fan_in)
     /// (Kaiming-uniform with a = √5 gives exactly this bound), one random stream per tensor.
     public func initialize(_ params: Buffer, seed: UInt64) {

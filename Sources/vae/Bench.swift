@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer (../shared/peers/torch_vae.py speed), so the two can be run one after the other and compared. --profile adds the time per layer and per primitive.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer (../shared/peers/torch_vae.py speed), so the two can be run one after the other and compared. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads.
         """)
 
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")
@@ -59,11 +59,22 @@ struct Bench: ParsableCommand {
                      r.trainImagesPerSecond, preset, batch, threads, shards, r.trainGFLOPS))
         print(String(format: "infer_images_per_s %.1f img/s %.1f GFLOP/s", r.inferImagesPerSecond, r.inferGFLOPS))
         print("params \(r.parameters)")
+        var square: Double?
         if gemm {
             BLAS.setThreads(threads)
-            print(String(format: "sgemm_1024_gflops %.1f GFLOP/s (threads %d)", Benchmark.squareGEMM(), threads))
+            square = Benchmark.squareGEMM()
+            print(String(format: "sgemm_1024_gflops %.1f GFLOP/s (threads %d)", square!, threads))
             BLAS.setThreads(1)
             print(String(format: "sgemm_1024_gflops_1thread %.1f GFLOP/s", Benchmark.squareGEMM()))
+        }
+        if let flop = r.convolutionFLOP, let seconds = r.convolutionSeconds, seconds > 0 {
+            // Thread-seconds over `threads` threads: the layers' rate with every thread at work,
+            // beside the square sgemm run with the same threads.
+            let rate = flop / (seconds / Double(threads)) / 1e9
+            var line = String(format: "conv_layers_gflops %.1f GFLOP/s (%.1f GFLOP in %.3f thread-seconds)",
+                              rate, flop / 1e9, seconds)
+            if let square { line += String(format: ", %.0f%% of square sgemm", 100 * rate / square) }
+            print(line)
         }
         if let p = r.profile {
             let total = p.primitives.values.reduce(0, +)

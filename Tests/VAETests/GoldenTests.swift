@@ -101,4 +101,18 @@ func loadGolden() throws -> [String: GoldenCase] {
         #expect(Network(config: ModelConfig.presets["fmnist"]!).parameterCount == 1_688_289)
         #expect(Network(config: ModelConfig.presets["rgb64"]!).parameterCount == 2_957_251)
     }
+
+    /// The count `vae bench` divides by conv-layer time, against REFERENCE.md's rgb64 layer list:
+    /// a 4×4 stride-2 layer does in channels × out channels × 16 multiply-adds per pixel of its
+    /// smaller side (a convolution's output, a transposed convolution's input); a training step
+    /// does each three times (forward, dW, dX) except the first layer's dX.
+    @Test func convolutionMultiplyAddsFollowTheLayerList() {
+        // (in channels, out channels, smaller side) for rgb64's four convolutions and four transposed ones.
+        let layers = [(3, 32, 32), (32, 64, 16), (64, 128, 8), (128, 256, 4),
+                      (256, 128, 4), (128, 64, 8), (64, 32, 16), (32, 3, 32)]
+        let macs = layers.map { $0.0 * $0.1 * 16 * $0.2 * $0.2 }
+        let expected = 3 * macs.reduce(0, +) - macs[0]
+        #expect(expected == 158_859_264)
+        #expect(Network(config: ModelConfig.presets["rgb64"]!).convolutionTrainingMultiplyAdds == expected)
+    }
 }
