@@ -8,7 +8,10 @@ public struct BenchmarkResult: Sendable {
     public var trainGFLOPS: Double
     public var inferGFLOPS: Double
     public var parameters: Int
+    /// With profiling: thread-seconds per primitive and layer of the timed training steps, and
+    /// of the timed inference passes.
     public var profile: Profiler?
+    public var inferenceProfile: Profiler?
     /// With a profile: the FLOPs the convolution layers did in the timed training steps, and the
     /// thread-seconds those layers took (forward and backward).
     public var convolutionFLOP: Double?
@@ -33,21 +36,30 @@ public enum Benchmark {
         var start = Profiler.now()
         for i in 0..<steps { _ = trainer.step(images.pointer, count: batch, noiseIndex: UInt64(i + 5)) }
         let trainSeconds = Profiler.now() - start
-        let trainProfile = Profiler()
-        for ws in trainer.workspaces {
-            trainProfile.add(ws.profiler)
-            ws.profiler.enabled = false
-            ws.profiler.reset()
+        // Each workspace's profiler totals, summed over threads; the profilers start again at zero.
+        func collect() -> Profiler {
+            let total = Profiler()
+            for ws in trainer.workspaces {
+                total.add(ws.profiler)
+                ws.profiler.reset()
+            }
+            return total
         }
+        let trainProfile = collect()
+        for ws in trainer.workspaces { ws.profiler.enabled = false }
         for _ in 0..<3 { trainer.reconstructMeans(images.pointer, count: batch) }
+        for ws in trainer.workspaces { ws.profiler.enabled = profile }
         start = Profiler.now()
         for _ in 0..<steps { trainer.reconstructMeans(images.pointer, count: batch) }
         let inferSeconds = Profiler.now() - start
+        let inferProfile = collect()
+        for ws in trainer.workspaces { ws.profiler.enabled = false }
         let flops = 2 * Double(network.forwardMultiplyAdds)
         let trainRate = Double(steps * batch) / trainSeconds, inferRate = Double(steps * batch) / inferSeconds
         var result = BenchmarkResult(trainImagesPerSecond: trainRate, inferImagesPerSecond: inferRate,
                                      trainGFLOPS: 3 * flops * trainRate / 1e9, inferGFLOPS: flops * inferRate / 1e9,
-                                     parameters: network.parameterCount, profile: profile ? trainProfile : nil)
+                                     parameters: network.parameterCount, profile: profile ? trainProfile : nil,
+                                     inferenceProfile: profile ? inferProfile : nil)
         if profile {
             let names = Set((network.encoder.map(\.name) + network.decoder.map(\.name))
                 .flatMap { [$0 + " forward", $0 + " backward"] })

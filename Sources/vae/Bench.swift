@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer (../shared/peers/torch_vae.py speed), so the two can be run one after the other and compared. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer (../shared/peers/torch_vae.py speed), so the two can be run one after the other and compared. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate.
         """)
 
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")
@@ -59,35 +59,44 @@ struct Bench: ParsableCommand {
                      r.trainImagesPerSecond, preset, batch, threads, shards, r.trainGFLOPS))
         print(String(format: "infer_images_per_s %.1f img/s %.1f GFLOP/s", r.inferImagesPerSecond, r.inferGFLOPS))
         print("params \(r.parameters)")
-        var square: Double?
+        var square: (all: Double, one: Double)?
         if gemm {
             BLAS.setThreads(threads)
-            square = Benchmark.squareGEMM()
-            print(String(format: "sgemm_1024_gflops %.1f GFLOP/s (threads %d)", square!, threads))
+            let all = Benchmark.squareGEMM()
+            print(String(format: "sgemm_1024_gflops %.1f GFLOP/s (threads %d)", all, threads))
             BLAS.setThreads(1)
-            print(String(format: "sgemm_1024_gflops_1thread %.1f GFLOP/s", Benchmark.squareGEMM()))
+            let one = Benchmark.squareGEMM()
+            print(String(format: "sgemm_1024_gflops_1thread %.1f GFLOP/s", one))
+            square = (all, one)
         }
         if let flop = r.convolutionFLOP, let seconds = r.convolutionSeconds, seconds > 0 {
             // Thread-seconds over `threads` threads: the layers' rate with every thread at work,
-            // beside the square sgemm run with the same threads.
+            // beside square sgemm with the same threads, and beside `threads` times its one-thread
+            // rate (the stricter of the two where BLAS's own threading scales poorly).
             let rate = flop / (seconds / Double(threads)) / 1e9
             var line = String(format: "conv_layers_gflops %.1f GFLOP/s (%.1f GFLOP in %.3f thread-seconds)",
                               rate, flop / 1e9, seconds)
-            if let square { line += String(format: ", %.0f%% of square sgemm", 100 * rate / square) }
+            if let square {
+                line += String(format: ", %.0f%% of square sgemm on %d threads, %.0f%% of %d × its one-thread rate",
+                               100 * rate / square.all, threads, 100 * rate / (Double(threads) * square.one), threads)
+            }
             print(line)
         }
-        if let p = r.profile {
-            let total = p.primitives.values.reduce(0, +)
-            print("profile: seconds summed over threads, training steps only")
-            for prim in Primitive.allCases {
-                let t = p.primitives[prim] ?? 0
-                let name = prim.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-                print(String(format: "  %@ %8.3f s %5.1f%%", name, t, 100 * t / Swift.max(total, 1e-12)))
-            }
-            for name in p.layerOrder {
-                let padded = name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                print(String(format: "  %@ %8.3f s", padded, p.layers[name] ?? 0))
-            }
+        if let p = r.profile { printProfile(p, title: "training steps") }
+        if let p = r.inferenceProfile { printProfile(p, title: "inference passes") }
+    }
+
+    func printProfile(_ p: Profiler, title: String) {
+        let total = p.primitives.values.reduce(0, +)
+        print("profile of the \(title): seconds summed over threads")
+        for prim in Primitive.allCases {
+            let t = p.primitives[prim] ?? 0
+            let name = prim.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            print(String(format: "  %@ %8.3f s %5.1f%%", name, t, 100 * t / Swift.max(total, 1e-12)))
+        }
+        for name in p.layerOrder {
+            let padded = name.padding(toLength: 20, withPad: " ", startingAt: 0)
+            print(String(format: "  %@ %8.3f s", padded, p.layers[name] ?? 0))
         }
     }
 }
