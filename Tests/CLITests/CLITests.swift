@@ -138,6 +138,10 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(metrics.count == 2)
         let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         #expect(report.contains("<svg") && report.contains("samples.png"))
+        // The saved configuration names the initialisation used: He-normal unless asked otherwise.
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json")))
+                                  as? [String: Any])
+        #expect((config["model"] as? [String: Any])?["initialization"] as? String == "kaiming")
 
         var s = try vae(["sample", run, "--count", "6", "--out", run + "/s.png", "--scale", "1", "--separate", run + "/each"])
         #expect(s.status == 0)
