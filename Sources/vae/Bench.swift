@@ -70,10 +70,12 @@ struct Bench: ParsableCommand {
             square = (all, one)
         }
         if let flop = r.convolutionFLOP, let seconds = r.convolutionSeconds, seconds > 0 {
-            // Thread-seconds over `threads` threads: the layers' rate with every thread at work,
-            // beside square sgemm with the same threads, and beside `threads` times its one-thread
-            // rate (the stricter of the two where BLAS's own threading scales poorly).
-            let rate = flop / (seconds / Double(threads)) / 1e9
+            // The layer times are summed over the shard threads running at once (with one shard,
+            // BLAS's own threads work inside a single timed call), so their mean is the wall time:
+            // the layers' rate with every thread at work, beside square sgemm with the same
+            // threads, and beside `threads` times its one-thread rate (the stricter of the two
+            // where BLAS's own threading scales poorly).
+            let rate = flop / (seconds / Double(Swift.min(shards, threads))) / 1e9
             var line = String(format: "conv_layers_gflops %.1f GFLOP/s (%.1f GFLOP in %.3f thread-seconds)",
                               rate, flop / 1e9, seconds)
             if let square {
