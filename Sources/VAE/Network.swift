@@ -80,19 +80,24 @@ public struct Network: Sendable {
 
     /// Multiply-adds of one image's forward pass (encoder and decoder), for GFLOP/s figures.
     public var forwardMultiplyAdds: Int {
-        var total = 0
-        for l in encoder { total += l.op.weightCount * l.op.input.outHeight * l.op.input.outWidth }
-        for l in decoder { total += l.op.weightCount * l.op.output.outHeight * l.op.output.outWidth }
+        var total = convolutionMultiplyAdds.reduce(0, +)
         for l in [encoderHidden, meanHead, logVarianceHead].compactMap({ $0 }) + decoderDense { total += l.op.weightCount }
         return total
+    }
+
+    /// Forward multiply-adds per image of each convolution, then each transposed convolution,
+    /// in order: weights × the pixels of the smaller side (a convolution's output, a transposed
+    /// convolution's input).
+    var convolutionMultiplyAdds: [Int] {
+        encoder.map { $0.op.weightCount * $0.op.input.outHeight * $0.op.input.outWidth }
+            + decoder.map { $0.op.weightCount * $0.op.output.outHeight * $0.op.output.outWidth }
     }
 
     /// Multiply-adds of the convolution and transposed-convolution layers in one image's training
     /// step: forward, weight gradient and input gradient (the first layer's input gradient is not
     /// computed). `vae bench --profile --gemm` divides it by those layers' time.
     public var convolutionTrainingMultiplyAdds: Int {
-        let perLayer = encoder.map { $0.op.weightCount * $0.op.input.outHeight * $0.op.input.outWidth }
-            + decoder.map { $0.op.weightCount * $0.op.output.outHeight * $0.op.output.outWidth }
+        let perLayer = convolutionMultiplyAdds
         return 3 * perLayer.reduce(0, +) - (perLayer.first ?? 0)
     }
 
