@@ -61,8 +61,7 @@ public enum Benchmark {
                                      parameters: network.parameterCount, profile: profile ? trainProfile : nil,
                                      inferenceProfile: profile ? inferProfile : nil)
         if profile {
-            let names = Set((network.encoder.map(\.name) + network.decoder.map(\.name))
-                .flatMap { [$0 + " forward", $0 + " backward"] })
+            let names = Set(network.convolutionLayers.flatMap { [$0.name + " forward", $0.name + " backward"] })
             result.convolutionSeconds = trainProfile.layers.filter { names.contains($0.key) }.values.reduce(0, +)
             result.convolutionFLOP = 2 * Double(network.convolutionTrainingMultiplyAdds) * Double(steps * batch)
         }

@@ -70,7 +70,7 @@ public final class Model: @unchecked Sendable {
         return (mean, logVar)
     }
 
-    /// Images (B, C, H, W) in [0, 1] decoded from latents: σ(logits) for Bernoulli, the clamped mean for Gaussian.
+    /// Images (B, C, H, W) in [0, 1] decoded from latents: the likelihood's mean (σ(logits) for Bernoulli).
     public func decode(_ z: [Float], count: Int) -> [Float] {
         let L = config.latent, n = config.imageFloats
         var out = [Float](repeating: 0, count: count * n)
@@ -80,10 +80,9 @@ public final class Model: @unchecked Sendable {
                 forEachChunk(count) { ws, range in
                     ws.z.pointer.update(from: z.baseAddress! + range.lowerBound * L, count: range.count * L)
                     network.decode(batch: range.count, params: params.pointer, in: ws)
-                    let dst = o.baseAddress! + range.lowerBound * n, src = ws.logits.pointer
-                    for i in 0..<(range.count * n) {
-                        dst[i] = config.likelihood == .bernoulli ? 1 / (1 + expf(-src[i])) : Swift.min(Swift.max(src[i], 0), 1)
-                    }
+                    network.likelihood.mean(output: ws.logits.pointer, batch: range.count, image: network.imageShape,
+                                            parameters: params.pointer + network.likelihoodOffset,
+                                            into: o.baseAddress! + range.lowerBound * n)
                 }
             }
         }

@@ -5,11 +5,15 @@
 public struct Conv2D: Sendable {
     public var input: ConvShape
     public var outChannels: Int
+    /// ReLU applied to the output in the same pass as the bias (and its mask in the backward pass).
+    public var relu: Bool
 
-    public init(inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
+    public init(inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int,
+                relu: Bool = false) {
         input = ConvShape(channels: inChannels, height: height, width: width,
                           kernel: kernel, stride: stride, padding: padding)
         self.outChannels = outChannels
+        self.relu = relu
     }
 
     public var weightCount: Int { outChannels * input.columnRows }
@@ -102,4 +106,28 @@ public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, stride: Int
                          reluOutput y: UnsafePointer<Float>?) {
     guard let y else { return addRowSums(dy, rows: rows, length: length, stride: stride, into: sums) }
     for r in 0..<rows { sums[r] += reluBackwardSum(dy + r * stride, output: y + r * stride, count: length) }
+}
+
+extension Conv2D: Layer {
+    public var inputShape: TensorShape { TensorShape(channels: input.channels, height: input.height, width: input.width) }
+    public var outputShape: TensorShape { TensorShape(channels: outChannels, height: input.outHeight, width: input.outWidth) }
+    public var parameters: [ParameterSpec] {
+        [ParameterSpec("weight", [outChannels, input.channels, input.kernel, input.kernel], fanIn: input.columnRows, role: .weight),
+         ParameterSpec("bias", [outChannels], fanIn: input.columnRows, role: .bias)]
+    }
+    public var multiplyAdds: Int { weightCount * outPlane }
+    public func scratchCount(batch: Int) -> Int { columnCount(batch: batch) }
+
+    public func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, batch: Int, parameters: UnsafePointer<Float>,
+                        scratch: FloatPointer, profiler: Profiler) {
+        forward(x: x, batch: batch, weight: parameters, bias: parameters + weightCount, col: scratch, y: y, relu: relu,
+                profiler: profiler)
+    }
+
+    public func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: FloatPointer?,
+                         batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer, scratch: FloatPointer,
+                         profiler: Profiler) {
+        backward(dy: dy, x: x, batch: batch, weight: parameters, col: scratch, dWeight: gradients,
+                 dBias: gradients + weightCount, dx: dx, reluOutput: relu ? y : nil, profiler: profiler)
+    }
 }

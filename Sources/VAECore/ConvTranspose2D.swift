@@ -6,9 +6,13 @@ public struct ConvTranspose2D: Sendable {
     /// The convolution this layer is the transpose of: it runs from our output to our input.
     public var output: ConvShape
     public var inChannels: Int
+    /// ReLU applied to the output as col2im writes it (and its mask in the backward pass).
+    public var relu: Bool
 
     /// For input side `height`×`width`, the output side is (H − 1)·s − 2p + k.
-    public init(inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
+    public init(inChannels: Int, outChannels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int,
+                relu: Bool = false) {
+        self.relu = relu
         output = ConvShape(channels: outChannels,
                            height: (height - 1) * stride - 2 * padding + kernel,
                            width: (width - 1) * stride - 2 * padding + kernel,
@@ -75,5 +79,31 @@ public struct ConvTranspose2D: Sendable {
                 gemm(m: inChannels, n: width, k: output.columnRows, a: weight, b: col, c: dx + first * inPlane, ldc: n)
             }
         }
+    }
+}
+
+extension ConvTranspose2D: Layer {
+    public var inputShape: TensorShape { TensorShape(channels: inChannels, height: output.outHeight, width: output.outWidth) }
+    public var outputShape: TensorShape { TensorShape(channels: outChannels, height: outHeight, width: outWidth) }
+    /// PyTorch's ConvTranspose2d weight is (in, out, k, k) and its fan-in is out·k·k.
+    public var parameters: [ParameterSpec] {
+        [ParameterSpec("weight", [inChannels, outChannels, output.kernel, output.kernel], fanIn: output.columnRows,
+                       role: .weight),
+         ParameterSpec("bias", [outChannels], fanIn: output.columnRows, role: .bias)]
+    }
+    public var multiplyAdds: Int { weightCount * inPlane }
+    public func scratchCount(batch: Int) -> Int { columnCount(batch: batch) }
+
+    public func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, batch: Int, parameters: UnsafePointer<Float>,
+                        scratch: FloatPointer, profiler: Profiler) {
+        forward(x: x, batch: batch, weight: parameters, bias: parameters + weightCount, col: scratch, y: y, relu: relu,
+                profiler: profiler)
+    }
+
+    public func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: FloatPointer?,
+                         batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer, scratch: FloatPointer,
+                         profiler: Profiler) {
+        backward(dy: dy, x: x, batch: batch, weight: parameters, col: scratch, dWeight: gradients,
+                 dBias: gradients + weightCount, dx: dx, reluOutput: relu ? y : nil, profiler: profiler)
     }
 }

@@ -4,10 +4,13 @@
 public struct Linear: Sendable {
     public var inFeatures: Int
     public var outFeatures: Int
+    /// ReLU applied to the output after the GEMM (and its mask before the backward GEMMs).
+    public var relu: Bool
 
-    public init(inFeatures: Int, outFeatures: Int) {
+    public init(inFeatures: Int, outFeatures: Int, relu: Bool = false) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        self.relu = relu
     }
 
     public var weightCount: Int { inFeatures * outFeatures }
@@ -38,5 +41,29 @@ public struct Linear: Sendable {
                 gemm(m: batch, n: inFeatures, k: outFeatures, a: dy, b: weight, beta: accumulate ? 1 : 0, c: dx)
             }
         }
+    }
+}
+
+extension Linear: Layer {
+    public var inputShape: TensorShape { TensorShape(features: inFeatures) }
+    public var outputShape: TensorShape { TensorShape(features: outFeatures) }
+    public var parameters: [ParameterSpec] {
+        [ParameterSpec("weight", [outFeatures, inFeatures], fanIn: inFeatures, role: .weight),
+         ParameterSpec("bias", [outFeatures], fanIn: inFeatures, role: .bias)]
+    }
+    public var multiplyAdds: Int { weightCount }
+
+    public func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, batch: Int, parameters: UnsafePointer<Float>,
+                        scratch: FloatPointer, profiler: Profiler) {
+        forward(x: x, batch: batch, weight: parameters, bias: parameters + weightCount, y: y, profiler: profiler)
+        if relu { profiler.time(.elementwise) { reluForward(y, count: batch * outFeatures) } }
+    }
+
+    public func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: FloatPointer?,
+                         batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer, scratch: FloatPointer,
+                         profiler: Profiler) {
+        if relu { profiler.time(.elementwise) { reluBackward(dy, output: y, count: batch * outFeatures) } }
+        backward(dy: dy, x: x, batch: batch, weight: parameters, dWeight: gradients, dBias: gradients + weightCount,
+                 dx: dx, profiler: profiler)
     }
 }

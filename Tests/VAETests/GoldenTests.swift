@@ -27,7 +27,7 @@ func loadGolden() throws -> [String: GoldenCase] {
     func matchesPyTorch(_ name: String) throws {
         let g = try #require(try loadGolden()[name])
         let c = g.config
-        let network = Network(config: ModelConfig(size: c.size, channels: c.channels, widths: c.widths,
+        let network = Network(config: ModelConfig.plain(size: c.size, channels: c.channels, widths: c.widths,
                                                   hidden: c.hidden, latent: c.latent))
         // Same names, same order, same shapes: weights move between the two unchanged.
         #expect(network.layout.tensors.map(\.name) == g.names)
@@ -74,7 +74,7 @@ func loadGolden() throws -> [String: GoldenCase] {
     @Test func initialisationsHaveTheirStatistics() {
         for kaiming in [false, true] {
             var config = ModelConfig.presets["fmnist"]!
-            config.initialization = kaiming ? "kaiming" : nil
+            config.initialization = kaiming ? .kaiming : .pytorch
             let network = Network(config: config)
             let params = Buffer(count: network.parameterCount)
             network.initialize(params, seed: 3)

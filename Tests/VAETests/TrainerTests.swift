@@ -6,7 +6,7 @@ import TestSupport
 @testable import VAECore
 
 @Suite struct TrainerTests {
-    static let small = ModelConfig(size: 8, channels: 3, widths: [4, 6], hidden: 7, latent: 3,
+    static let small = ModelConfig.plain(size: 8, channels: 3, widths: [4, 6], hidden: 7, latent: 3,
                                    likelihood: .gaussian, logScale: -1, learnScale: true)
 
     /// The full backward pass (Gaussian likelihood with learned scale, beta ≠ 1) against central
@@ -75,7 +75,7 @@ import TestSupport
     /// Cutting the batch into shards changes only the order of sums: the summed gradient of one
     /// step matches the unsharded one to rounding.
     @Test func shardingOnlyChangesRounding() {
-        let network = Network(config: ModelConfig(size: 8, channels: 3, widths: [4, 8], hidden: 6, latent: 3))
+        let network = Network(config: ModelConfig.plain(size: 8, channels: 3, widths: [4, 8], hidden: 6, latent: 3))
         var rng = TestRandom(15)
         let x = Buffer(rng.floats(10 * 192, 0, 1))
         var gradients: [[Float]] = []
@@ -90,7 +90,7 @@ import TestSupport
 
     /// A few dozen steps on a tiny fixed batch bring the loss well down (a sanity check, not a timing).
     @Test func lossFallsOnATinyDataSet() {
-        let config = ModelConfig(size: 8, channels: 1, widths: [8, 16], hidden: 32, latent: 4)
+        let config = ModelConfig.plain(size: 8, channels: 1, widths: [8, 16], hidden: 32, latent: 4)
         let network = Network(config: config)
         let trainer = Trainer(network: network, batch: 8, seed: 1, adam: AdamSettings(learningRate: 3e-3))
         // Eight simple images: bright squares in different places.
@@ -104,7 +104,7 @@ import TestSupport
     }
 
     @Test func aNonFiniteLossIsNotApplied() {
-        let network = Network(config: ModelConfig(size: 4, channels: 1, widths: [2], hidden: nil, latent: 2))
+        let network = Network(config: ModelConfig.plain(size: 4, channels: 1, widths: [2], hidden: nil, latent: 2))
         let trainer = Trainer(network: network, batch: 2, seed: 1)
         let before = trainer.params.array
         let x = Buffer([Float](repeating: .nan, count: 32))
@@ -118,7 +118,7 @@ import TestSupport
     /// step by step, including the warm-up decay min(d, (1 + t) / (10 + t)); the iterates
     /// themselves are unchanged by averaging.
     @Test func weightAverageFollowsTheIterates() {
-        let network = Network(config: ModelConfig(size: 8, channels: 1, widths: [4], hidden: nil, latent: 2))
+        let network = Network(config: ModelConfig.plain(size: 8, channels: 1, widths: [4], hidden: nil, latent: 2))
         var rng = TestRandom(16)
         let x = Buffer(rng.floats(4 * 64, 0, 1))
         let plain = Trainer(network: network, batch: 4, seed: 2, shards: 1, threads: 1)
