@@ -1,30 +1,44 @@
-"""Writes golden.json: PyTorch's outputs, gradients and Adam steps for two small conv VAEs.
+"""Writes golden.json: PyTorch's outputs, gradients and Adam steps for small VAEs described by block lists.
 
 Run by hand (needs torch; never in CI):  python3 Tests/VAETests/Fixtures/make_golden.py
-The model is the PyTorch peer's (../shared/peers/torch_vae.py), imported from there so the
-two cannot drift apart.
+The models come from the project's PyTorch counterpart (python/vae_model.py), which builds a
+config.json's block lists with SwiftVAE's parameter names; its plain family matches the PyTorch
+peer's module for module. Each case's "model" is a config.json model section that the Swift
+test decodes as it would a run folder's.
 """
-import json, os, sys
+import json, math, os, sys
 import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, "../../../../shared/peers"))
-from torch_vae import VAE, loss_fn  # noqa: E402
+sys.path.insert(0, os.path.join(here, "../../../python"))
+from vae_model import BlockVAE, plain  # noqa: E402
 
+conv = lambda kind, module, ch, k, s, p, act=None: dict(kind=kind, module=module, channels=ch, kernel=k, stride=s,
+                                                       padding=p, **({"activation": act} if act else {}))
 CASES = {
-    "rgb_hidden": dict(size=8, channels=3, widths=[4, 6], hidden=10, latent=3, batch=3),
-    "gray_plain": dict(size=8, channels=1, widths=[5, 3, 2], hidden=None, latent=4, batch=2),
+    "rgb_hidden": (plain(8, 3, [4, 6], 10, 3), 3),
+    "gray_plain": (plain(8, 1, [5, 3, 2], None, 4), 2),
+    # Every layer kind and both activations through the block list: 3×3 stride-1 convolutions,
+    # SiLU after a layer and as a block of its own, a standalone ReLU, a convolution as the last layer.
+    "silu_blocks": (dict(size=8, channels=3, latent=3, encoder=[
+        conv("conv", "enc", 5, 3, 1, 1, "silu"), conv("conv", "enc", 6, 4, 2, 1, "relu"),
+        dict(kind="flatten", module="enc"), dict(kind="linear", module="enc_fc", channels=12),
+        dict(kind="relu", module="enc_fc")], decoder=[
+        dict(kind="linear", module="dec_fc", channels=24, activation="silu"), dict(kind="unflatten", channels=6),
+        conv("deconv", "dec", 5, 4, 2, 1, "relu"), dict(kind="silu", module="dec"),
+        conv("deconv", "dec", 4, 4, 2, 1), dict(kind="conv", module="dec", kernel=3, stride=1, padding=1)]), 2),
+    "gaussian_learned": (plain(8, 1, [4], None, 2, "gaussian", -1.2, True), 2),
 }
 
 def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 out = {}
-for name, cfg in CASES.items():
+for name, (cfg, batch) in CASES.items():
     torch.manual_seed(123)
-    m = VAE(**cfg)
-    x = torch.rand(cfg["batch"], cfg["channels"], cfg["size"], cfg["size"])
-    eps = torch.randn(cfg["batch"], cfg["latent"])
+    m = BlockVAE(cfg)
+    x = torch.rand(batch, cfg["channels"], cfg["size"], cfg["size"])
+    eps = torch.randn(batch, cfg["latent"])
     params0 = {k: flat(v) for k, v in m.state_dict().items()}
     shapes = {k: list(v.shape) for k, v in m.state_dict().items()}
 
@@ -32,7 +46,7 @@ for name, cfg in CASES.items():
         mu, lv = m.encode(x)
         z = mu + eps * torch.exp(0.5 * lv)
         logits = m.decode(z)
-        return logits, mu, lv, loss_fn(logits, x, mu, lv)
+        return logits, mu, lv, (m.nll(logits, x) + m.kl(mu, lv)).mean()
 
     logits, mu, lv, loss = forward()
     loss.backward()
@@ -43,7 +57,7 @@ for name, cfg in CASES.items():
         opt.zero_grad()
         forward()[3].backward()
         opt.step()
-    out[name] = dict(config=cfg, names=list(params0.keys()), shapes=shapes, params=params0,
+    out[name] = dict(model=cfg, batch=batch, names=list(params0.keys()), shapes=shapes, params=params0,
                      x=flat(x), eps=flat(eps), logits=flat(logits), mean=flat(mu), logvar=flat(lv),
                      loss=float(loss), grads=grads,
                      params_after_3_adam_steps={k: flat(v) for k, v in m.state_dict().items()})

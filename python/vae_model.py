@@ -1,0 +1,134 @@
+"""SwiftVAE's PyTorch counterpart: the model a config.json describes, built from its block lists.
+
+Parameter names and layouts are SwiftVAE's (which are PyTorch's nn.Sequential names), so a
+run folder's model.safetensors loads with `load_run` and the two can be checked against each
+other. Used by the golden-fixture scripts and by hand; never in CI (needs torch).
+
+    import vae_model
+    model = vae_model.load_run("Output/fmnist-final")     # config.json + model.safetensors
+    mu, logvar = model.encode(x)                          # x: (B, C, H, W) in [0, 1]
+    nll = model.nll(model.decode(mu), x)                  # per image, nats
+"""
+import json, math, os
+import torch, torch.nn as nn, torch.nn.functional as F
+
+
+def plain(size, channels, widths, hidden, latent, likelihood="bernoulli", log_scale=math.log(0.1),
+          learn_scale=False):
+    """The block lists of ModelConfig.plain (Sources/VAE/Model/ModelConfig.swift): the reference family."""
+    top = widths[-1] if widths else channels
+    bottom = size >> len(widths)
+    conv = lambda kind, module, ch, relu: dict(kind=kind, module=module, channels=ch, kernel=4, stride=2, padding=1,
+                                               **({"activation": "relu"} if relu else {}))
+    enc = [conv("conv", "enc", w, True) for w in widths] + [dict(kind="flatten", module="enc")]
+    dec = []
+    if hidden:
+        enc.append(dict(kind="linear", module="enc_fc", channels=hidden, activation="relu"))
+        dec.append(dict(kind="linear", module="dec_fc", channels=hidden, activation="relu"))
+    dec.append(dict(kind="linear", module="dec_fc", channels=top * bottom * bottom, activation="relu"))
+    dec.append(dict(kind="unflatten", channels=top))
+    rev = list(reversed(widths))
+    for i, w in enumerate(rev):
+        last = i + 1 == len(rev)
+        dec.append(conv("deconv", "dec", None if last else rev[i + 1], not last))
+    return dict(size=size, channels=channels, latent=latent, encoder=enc, decoder=dec, likelihood=likelihood,
+                logScale=log_scale, learnScale=learn_scale)
+
+
+ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
+
+
+class BlockVAE(nn.Module):
+    """Encoder blocks → mu, logvar heads → z → decoder blocks → likelihood, as SwiftVAE's Network."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.containers = {}
+        shape = (cfg["channels"], cfg["size"], cfg["size"])
+        self.enc_steps, shape = self._build(cfg["encoder"], shape, cfg["channels"])
+        assert len(shape) == 1, "the encoder must end flat"
+        self.mu, self.logvar = nn.Linear(shape[0], cfg["latent"]), nn.Linear(shape[0], cfg["latent"])
+        self.dec_steps, shape = self._build(cfg["decoder"], (cfg["latent"],), cfg["channels"])
+        assert shape == (cfg["channels"], cfg["size"], cfg["size"]), shape
+        if cfg.get("likelihood", "bernoulli") == "gaussian" and cfg.get("learnScale"):
+            self.log_scale = nn.Parameter(torch.tensor([float(cfg["logScale"])]))
+
+    def _container(self, name):
+        if name not in self.containers:
+            self.containers[name] = nn.Sequential()
+            self.add_module(name, self.containers[name])
+        return self.containers[name]
+
+    def _add(self, module_name, layer):
+        """Appends to the named nn.Sequential (for its state_dict name); returns a callable step."""
+        if module_name is None:
+            return layer
+        seq = self._container(module_name)
+        seq.append(layer)
+        return layer
+
+    def _build(self, blocks, shape, image_channels):
+        steps = []
+        for i, b in enumerate(blocks):
+            kind, out = b["kind"], b.get("channels")
+            if out is None and i + 1 == len(blocks):
+                out = image_channels
+            k, s, p = b.get("kernel", 4), b.get("stride", 2), b.get("padding", 1)
+            if kind == "conv":
+                layer = nn.Conv2d(shape[0], out, k, s, p)
+                shape = (out, (shape[1] + 2 * p - k) // s + 1, (shape[2] + 2 * p - k) // s + 1)
+            elif kind == "deconv":
+                layer = nn.ConvTranspose2d(shape[0], out, k, s, p)
+                shape = (out, (shape[1] - 1) * s - 2 * p + k, (shape[2] - 1) * s - 2 * p + k)
+            elif kind == "linear":
+                layer = nn.Linear(shape[0], out)
+                shape = (out,)
+            elif kind == "flatten":
+                layer = nn.Flatten()
+                shape = (shape[0] * shape[1] * shape[2],)
+            elif kind == "unflatten":
+                side = int(round(math.sqrt(shape[0] // out)))
+                layer = nn.Unflatten(1, (out, side, side))
+                shape = (out, side, side)
+            else:
+                layer = ACTIVATIONS[kind]()
+            steps.append(self._add(b.get("module"), layer))
+            if b.get("activation"):
+                steps.append(self._add(b.get("module"), ACTIVATIONS[b["activation"]]()))
+        return steps, shape
+
+    def encode(self, x):
+        for step in self.enc_steps:
+            x = step(x)
+        return self.mu(x), self.logvar(x)
+
+    def decode(self, z):
+        for step in self.dec_steps:
+            z = step(z)
+        return z
+
+    def nll(self, out, x):
+        """−log p(x | decoder output) per image, in nats."""
+        if self.cfg.get("likelihood", "bernoulli") == "bernoulli":
+            return F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
+        log_scale = self.log_scale if hasattr(self, "log_scale") else torch.tensor(float(self.cfg["logScale"]))
+        d = ((x - out) * torch.exp(-log_scale)).flatten(1)
+        return (0.5 * d * d + log_scale + 0.5 * math.log(2 * math.pi)).sum(1)
+
+    @staticmethod
+    def kl(mu, logvar):
+        return 0.5 * (mu * mu + logvar.exp() - 1 - logvar).sum(1)
+
+
+def load_run(folder):
+    """The model of a SwiftVAE run folder, with its weights (needs the safetensors package)."""
+    from safetensors.torch import load_file
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)["model"]
+    if "encoder" not in cfg:  # a config.json from before block lists: the plain family
+        cfg = plain(cfg["size"], cfg["channels"], cfg["widths"], cfg.get("hidden"), cfg["latent"],
+                    cfg.get("likelihood", "bernoulli"), cfg.get("logScale", math.log(0.1)), cfg.get("learnScale", False))
+    model = BlockVAE(cfg)
+    model.load_state_dict(load_file(os.path.join(folder, "model.safetensors")))
+    return model.eval()
