@@ -25,7 +25,7 @@ struct NetworkPlan {
     /// Bounds on what a config.json may ask for, so that a damaged or hostile file gives a message
     /// instead of an overflow or an allocation of terabytes.
     static let maxChannels = 1 << 16, maxSide = 1 << 14, maxBlocks = 256, maxKernel = 64
-    static let maxFloatsPerImage = 1 << 28, maxParameters = 1 << 30
+    static let maxFloatsPerImage = 1 << 28, maxParameters = 1 << 28
 
     init(config: ModelConfig) throws {
         switch config.likelihood {
