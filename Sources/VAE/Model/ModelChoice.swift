@@ -11,6 +11,7 @@ public struct ModelChoice: Sendable {
     public var gaussianScale: Float = 0.1
     public var learnScale = false
     public var initialization: Initialization = .kaiming
+    public var activation: Activation = .relu
 
     public init() {}
 
@@ -33,7 +34,7 @@ public struct ModelChoice: Sendable {
         let config = ModelConfig.plain(size: size, channels: channels ?? base?.channels ?? 3, widths: widths,
                                        hidden: hidden ?? base?.hidden, latent: latent ?? base?.latent ?? 32,
                                        likelihood: likelihood, logScale: log(gaussianScale), learnScale: learnScale,
-                                       initialization: initialization)
+                                       initialization: initialization, activation: activation)
         if let problem = config.problem { throw ModelError(problem) }
         return config
     }

@@ -86,20 +86,22 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// The model family of the first sessions (and of the PyTorch peer): each of `widths` a 4×4
     /// stride-2 convolution with ReLU, an optional fully connected `hidden` layer, the heads, and a
     /// decoder that mirrors it with transposed convolutions. Names match the peer's state_dict.
+    /// `activation` replaces ReLU everywhere (the peer and the presets use ReLU).
     public static func plain(size: Int, channels: Int, widths: [Int], hidden: Int?, latent: Int,
                              likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1),
-                             learnScale: Bool = false, initialization: Initialization = .kaiming) -> ModelConfig {
+                             learnScale: Bool = false, initialization: Initialization = .kaiming,
+                             activation: Activation = .relu) -> ModelConfig {
         let top = widths.last ?? channels, bottom = size >> widths.count, flat = top * bottom * bottom
         func conv(_ kind: Block.Kind, _ module: String, _ channels: Int?, relu: Bool) -> Block {
-            Block(kind, module: module, channels: channels, kernel: 4, stride: 2, padding: 1, activation: relu ? .relu : nil)
+            Block(kind, module: module, channels: channels, kernel: 4, stride: 2, padding: 1, activation: relu ? activation : nil)
         }
         var encoder = widths.map { conv(.conv, "enc", $0, relu: true) } + [Block(.flatten, module: "enc")]
         var decoder: [Block] = []
         if let hidden {
-            encoder.append(Block(.linear, module: "enc_fc", channels: hidden, activation: .relu))
-            decoder.append(Block(.linear, module: "dec_fc", channels: hidden, activation: .relu))
+            encoder.append(Block(.linear, module: "enc_fc", channels: hidden, activation: activation))
+            decoder.append(Block(.linear, module: "dec_fc", channels: hidden, activation: activation))
         }
-        decoder.append(Block(.linear, module: "dec_fc", channels: flat, activation: .relu))
+        decoder.append(Block(.linear, module: "dec_fc", channels: flat, activation: activation))
         decoder.append(Block(.unflatten, channels: top))
         let reversed = Array(widths.reversed())
         for i in reversed.indices {

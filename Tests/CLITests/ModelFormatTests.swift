@@ -1,0 +1,55 @@
+// Model descriptions end to end: a run folder written before block lists still samples, evaluates and resumes; --activation silu trains.
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct ModelFormatTests {
+    /// The model section of config.json as `vae train` wrote it before block lists.
+    static let oldModel: [String: Any] = ["size": 16, "channels": 1, "widths": [4, 8], "hidden": 12, "latent": 3,
+                                          "likelihood": "bernoulli", "logScale": -2.3025851, "learnScale": false,
+                                          "initialization": "kaiming", "kernel": 4, "stride": 2, "padding": 1]
+
+    @Test func aRunFolderWithTheOldConfigFormatStillWorks() throws {
+        let data = try makeImageFolder(count: 12)
+        let out = temporaryFolder("vae-old-format"), run = out + "/run", twin = out + "/twin"
+        let common = ["--size", "16", "--channels", "1", "--widths", "4,8", "--hidden", "12", "--latent", "3", "--batch", "4",
+                      "--val-fraction", "0"]
+        var r = try vae(["train", data, "--epochs", "1", "--out", run] + common)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try vae(["train", data, "--epochs", "2", "--out", twin] + common)
+        #expect(r.status == 0, "\(r.stderr)")
+        // Rewrite the run's model section in the old format.
+        let path = run + "/config.json"
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        json["model"] = Self.oldModel
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
+
+        r = try vae(["sample", run, "--count", "4", "--out", out + "/samples.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try vae(["evaluate", run, data, "--k", "2"])
+        #expect(r.status == 0 && r.stdout.contains("iwae"), "\(r.stderr)")
+        // Resumed to two epochs it gives the weights of a run that trained two epochs at once.
+        r = try vae(["train", "--resume", run, "--epochs", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: twin + "/model.safetensors"))
+        #expect(a == b)
+        // The resumed run saved its config.json in the block-list format.
+        let saved = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(saved.contains("\"encoder\"") && saved.contains("\"enc_fc\""))
+    }
+
+    @Test func siluTrainsAndIsRecordedInTheBlockList() throws {
+        let data = try makeImageFolder(count: 8)
+        let run = temporaryFolder("vae-silu") + "/run"
+        var r = try vae(["train", data, "--size", "16", "--channels", "3", "--widths", "4,8", "--latent", "3",
+                         "--batch", "4", "--epochs", "1", "--activation", "silu", "--out", run])
+        #expect(r.status == 0, "\(r.stderr)")
+        let config = try String(contentsOfFile: run + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"silu\"") && !config.contains("\"relu\""))
+        r = try vae(["sample", run, "--count", "2", "--out", run + "/s.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try vae(["train", "--resume", run, "--activation", "relu"])
+        #expect(r.status != 0 && r.stderr.contains("--activation"))
+    }
+}
