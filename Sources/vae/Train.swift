@@ -23,6 +23,10 @@ struct Train: ParsableCommand {
     @Option(help: "A reference model: fmnist or rgb64 (sets size, channels, widths, hidden, latent and batch).")
     var preset: String?
 
+    @Option(help: ArgumentHelp("A model described as block lists in a JSON file (a config.json, or its \"model\" section).",
+                               discussion: "Replaces --preset, --size, --channels, --latent, --widths, --hidden, --activation and the likelihood flags; see README, \"Models as block lists\"."))
+    var model: String?
+
     @Option(help: "Side of the square training images in pixels (default 64, or the preset's).")
     var size: Int?
 
@@ -56,11 +60,11 @@ struct Train: ParsableCommand {
     @Option(help: "Weight of the KL term (1 is the true ELBO; below 1 sharper reconstructions, above 1 a smoother latent space).")
     var beta: Float = 1
 
-    @Option(help: "Pixel likelihood: bernoulli (binary cross-entropy) or gaussian.")
-    var likelihood: LikelihoodKind = .bernoulli
+    @Option(help: "Pixel likelihood: bernoulli (binary cross-entropy, the default) or gaussian.")
+    var likelihood: LikelihoodKind?
 
-    @Option(help: "Standard deviation of the Gaussian likelihood (with --likelihood gaussian).")
-    var gaussianScale: Float = 0.1
+    @Option(help: "Standard deviation of the Gaussian likelihood (with --likelihood gaussian; default 0.1).")
+    var gaussianScale: Float?
 
     @Flag(help: "Learn the Gaussian likelihood's standard deviation instead of fixing it.")
     var learnScale = false
@@ -107,7 +111,7 @@ struct Train: ParsableCommand {
             let fixed: [(String, Bool)] = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
                                            ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
                                            ("--batch", batch != nil), ("--out", out != nil),
-                                           ("--average-decay", averageDecay != nil), ("--activation", activation != nil)]
+                                           ("--average-decay", averageDecay != nil), ("--activation", activation != nil), ("--model", model != nil)]
             let given = fixed.filter(\.1).map(\.0)
             if !given.isEmpty {
                 throw ValidationError("\(given.joined(separator: ", ")) cannot change when resuming: a resumed run keeps its saved settings")
@@ -122,7 +126,9 @@ struct Train: ParsableCommand {
         if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be zero or positive") }
-        guard gaussianScale > 0 else { throw ValidationError("--gaussian-scale must be positive") }
+        if let gaussianScale, !(gaussianScale > 0 && gaussianScale.isFinite) {
+            throw ValidationError("--gaussian-scale must be a positive number")
+        }
         if let averageDecay, !(0..<1).contains(averageDecay) {
             throw ValidationError("--average-decay must be at least 0 and below 1, e.g. 0.99")
         }
@@ -134,6 +140,16 @@ struct Train: ParsableCommand {
     /// The model these flags describe (nil when resuming).
     func modelConfig() throws -> ModelConfig? {
         guard resume == nil else { return nil }
+        if let model {
+            let clashing = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
+                            ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
+                            ("--activation", activation != nil), ("--likelihood", likelihood != nil),
+                            ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale)].filter(\.1).map(\.0)
+            guard clashing.isEmpty else {
+                throw ValidationError("--model describes the whole model: drop \(clashing.joined(separator: ", "))")
+            }
+            do { return try ModelChoice.read(file: model) } catch { throw ValidationError("\(error)") }
+        }
         var choice = ModelChoice()
         (choice.preset, choice.size, choice.channels, choice.latent, choice.hidden) = (preset, size, channels, latent, hidden)
         if let widths {
@@ -143,7 +159,8 @@ struct Train: ParsableCommand {
             }
             choice.widths = parsed.map { $0! }
         }
-        (choice.likelihood, choice.gaussianScale, choice.learnScale) = (likelihood, gaussianScale, learnScale)
+        (choice.likelihood, choice.gaussianScale) = (likelihood ?? .bernoulli, gaussianScale ?? 0.1)
+        choice.learnScale = learnScale
         choice.initialization = initialization
         choice.activation = activation ?? .relu
         do { return try choice.config() } catch { throw ValidationError("\(error)") }

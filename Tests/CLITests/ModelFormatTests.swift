@@ -52,4 +52,33 @@ import TestSupport
         r = try vae(["train", "--resume", run, "--activation", "relu"])
         #expect(r.status != 0 && r.stderr.contains("--activation"))
     }
+
+    /// --model FILE: a block list of the user's own, trained end to end; clashes and broken files refused.
+    @Test func aModelFileTrainsAndBadOnesAreNamed() throws {
+        let data = try makeImageFolder(count: 8)
+        let folder = temporaryFolder("vae-model-file"), file = folder + "/model.json"
+        let model = """
+        {"size": 16, "channels": 3, "latent": 4,
+         "encoder": [{"kind": "conv", "module": "enc", "channels": 6, "kernel": 3, "stride": 1, "padding": 1, "activation": "silu"},
+                     {"kind": "conv", "module": "enc", "channels": 8, "activation": "relu"},
+                     {"kind": "flatten", "module": "enc"}],
+         "decoder": [{"kind": "linear", "module": "dec_fc", "channels": 512, "activation": "silu"},
+                     {"kind": "unflatten", "channels": 8},
+                     {"kind": "deconv", "module": "dec", "channels": 6, "activation": "relu"},
+                     {"kind": "conv", "module": "dec", "kernel": 3, "stride": 1, "padding": 1}]}
+        """
+        try model.write(toFile: file, atomically: true, encoding: .utf8)
+        var r = try vae(["train", data, "--model", file, "--batch", "4", "--epochs", "1", "--out", folder + "/run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try vae(["reconstruct", folder + "/run", data, "--out", folder + "/sheet.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try vae(["train", data, "--model", file, "--size", "32"])
+        #expect(r.status != 0 && r.stderr.contains("--model describes the whole model: drop --size"))
+        try model.replacingOccurrences(of: "512", with: "500").write(toFile: file, atomically: true, encoding: .utf8)
+        r = try vae(["train", data, "--model", file])
+        #expect(r.status != 0 && r.stderr.contains("\(file): decoder block 2 (unflatten): 500 features do not make 8 square planes"))
+        try "{\"size\": 16".write(toFile: file, atomically: true, encoding: .utf8)
+        r = try vae(["train", data, "--model", file])
+        #expect(r.status != 0 && r.stderr.contains("\(file): not a model description"))
+    }
 }

@@ -15,6 +15,41 @@ public struct ModelChoice: Sendable {
 
     public init() {}
 
+    /// A model described in a JSON file: a config.json's "model" section (block lists), or a
+    /// whole config.json, whose model section is then taken.
+    public static func read(file path: String) throws -> ModelConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError("\(path): cannot read the model file")
+        }
+        let config: ModelConfig
+        do {
+            if let run = try? JSONDecoder().decode(RunConfig.self, from: data) {
+                config = run.model
+            } else {
+                config = try JSONDecoder().decode(ModelConfig.self, from: data)
+            }
+        } catch {
+            throw ModelError("\(path): not a model description (\(Self.reason(error)))")
+        }
+        if let problem = config.problem { throw ModelError("\(path): \(problem)") }
+        return config
+    }
+
+    /// DecodingError's cause in a few words, with the key path it happened at.
+    static func reason(_ error: Error) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            return keys.isEmpty ? "" : " at \(keys.hasPrefix(".") ? String(keys.dropFirst()) : keys)"
+        }
+        switch error as? DecodingError {
+        case let .keyNotFound(key, context)?: return "'\(key.stringValue)' is missing\(path(context))"
+        case let .typeMismatch(_, context)?, let .valueNotFound(_, context)?: return "wrong type\(path(context))"
+        case let .dataCorrupted(context)?:
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(context.debugDescription)\(path(context))"
+        default: return "\(error)"
+        }
+    }
+
     /// The plain family with these sizes: 64×64 colour, latent 32 and as many convolutions as
     /// halve the side to 4–7 pixels, unless a preset or a flag says otherwise.
     public func config() throws -> ModelConfig {
