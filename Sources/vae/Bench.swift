@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer (../shared/peers/torch_vae.py speed), so the two can be run one after the other and compared. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed', so the two can be run one after the other and compared. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate.
         """)
 
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")

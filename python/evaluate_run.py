@@ -1,0 +1,66 @@
+"""Evaluates a SwiftVAE run folder's model in PyTorch on the Fashion-MNIST test set: −ELBO and the IWAE bound.
+
+An independent check of `vae evaluate`: the same weights (model.safetensors) through PyTorch's
+own layers, loss and log-sum-exp. Needs torch and numpy; run by hand, never in CI.
+
+    python3 python/evaluate_run.py Output/fmnist-final [--k 100]
+"""
+import argparse, gzip, json, math, os, struct, sys
+import numpy as np, torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vae_model  # noqa: E402
+
+
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header, data = json.loads(raw[8:8 + n]), raw[8 + n:]
+    return {name: torch.from_numpy(np.frombuffer(data[a:b], np.float32).reshape(info["shape"]).copy())
+            for name, info in header.items() if name != "__metadata__" for a, b in [info["data_offsets"]]}
+
+
+def load_idx(path):
+    with gzip.open(path) as f:
+        raw = f.read()
+    count, rows, cols = struct.unpack(">III", raw[4:16])
+    return torch.from_numpy(np.frombuffer(raw[16:], np.uint8).reshape(count, 1, rows, cols).astype(np.float32) / 255)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("--k", type=int, default=100)
+    ap.add_argument("--images", default="/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+    args = ap.parse_args()
+    with open(os.path.join(args.run, "config.json")) as f:
+        cfg = json.load(f)["model"]
+    if "encoder" not in cfg:
+        cfg = vae_model.plain(cfg["size"], cfg["channels"], cfg["widths"], cfg.get("hidden"), cfg["latent"])
+    model = vae_model.BlockVAE(cfg)
+    model.load_state_dict(read_safetensors(os.path.join(args.run, "model.safetensors")))
+    model.eval()
+    torch.set_num_threads(2)
+    torch.manual_seed(1)
+    x_all = load_idx(args.images)
+    elbo, iwae = [], []
+    with torch.no_grad():
+        for i in range(0, len(x_all), 500):
+            x = x_all[i:i + 500]
+            mu, lv = model.encode(x)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
+            elbo.append(model.nll(model.decode(z), x) + model.kl(mu, lv))
+            log_w = []
+            for _ in range(args.k):
+                eps = torch.randn_like(mu)
+                z = mu + eps * torch.exp(0.5 * lv)
+                log_pz = -0.5 * (z * z + math.log(2 * math.pi)).sum(1)
+                log_qz = -0.5 * (eps * eps + lv + math.log(2 * math.pi)).sum(1)
+                log_w.append(-model.nll(model.decode(z), x) + log_pz - log_qz)
+            iwae.append(-(torch.logsumexp(torch.stack(log_w, 1), 1) - math.log(args.k)))
+    print(f"torch test_neg_elbo {torch.cat(elbo).mean().item():.2f} nats")
+    print(f"torch test_nll_iwae{args.k} {torch.cat(iwae).mean().item():.2f} nats")
+
+
+if __name__ == "__main__":
+    main()
