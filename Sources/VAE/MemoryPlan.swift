@@ -1,0 +1,82 @@
+// MemoryPlan: the memory a training run or a loaded model will take, worked out before anything is allocated.
+import Foundation
+
+/// Bytes by what they are for, added with overflow checks (a config.json can ask for anything).
+public struct MemoryPlan: Sendable {
+    public private(set) var parts: [(what: String, bytes: Int)] = []
+    /// Saturates at Int.max instead of overflowing.
+    public private(set) var total = 0
+
+    public init() {}
+
+    /// Adds `count` items of `size` bytes.
+    public mutating func add(_ what: String, count: Int, size: Int = MemoryLayout<Float>.stride) {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+        let part = overflow || count < 0 ? Int.max : bytes
+        parts.append((what, part))
+        let (sum, over) = total.addingReportingOverflow(part)
+        total = over ? Int.max : sum
+    }
+
+    /// A training run: the images held as bytes, the weights and Adam's moments, the summed
+    /// gradient and the average, and per shard a workspace (its gradient included) for its part
+    /// of the batch; the model that draws pictures and validates, with one small workspace per thread.
+    public static func training(model: ModelConfig, batch: Int, shards: Int, threads: Int, images: Int,
+                                averaging: Bool) -> MemoryPlan {
+        var plan = MemoryPlan()
+        guard model.problem == nil else { return plan }
+        let network = Network(config: model), p = network.parameterCount
+        let (imageBytes, o1) = images.multipliedReportingOverflow(by: model.imageFloats)
+        plan.add("images", count: o1 ? Int.max : imageBytes, size: 1)
+        plan.add("the batch", count: batch * model.imageFloats)
+        plan.add("weights, Adam's moments, summed gradient\(averaging ? ", average" : "")",
+                 count: p * (averaging ? 5 : 4))
+        let perShard = (batch + shards - 1) / shards
+        plan.add("\(shards) workspaces of \(perShard) images", count: Workspace.floatCount(network: network, capacity: perShard) * shards)
+        plan.add("\(threads) picture workspaces", count: Workspace.floatCount(network: network, capacity: 32) * threads)
+        return plan
+    }
+
+    /// Bytes the kernel says could be given to a new process now (MemAvailable), or nil.
+    public static func available() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+        }
+        return nil
+    }
+
+    /// The default budget: what is available less a tenth (other programs keep running), or 8 GiB
+    /// where that cannot be read.
+    public static func defaultBudget() -> Int { available().map { $0 / 10 * 9 } ?? 8 << 30 }
+
+    /// Human-readable bytes: "1.2 GB", "350 MB".
+    public static func describe(_ bytes: Int) -> String {
+        if bytes == Int.max { return "more than this machine can address" }
+        let b = Double(bytes)
+        if b >= 1e9 { return String(format: "%.1f GB", b / 1e9) }
+        if b >= 1e6 { return String(format: "%.0f MB", b / 1e6) }
+        return String(format: "%.0f kB", b / 1e3)
+    }
+
+    /// The largest parts, for the message when the plan is over budget.
+    public var largest: String {
+        parts.sorted { $0.bytes > $1.bytes }.prefix(2).map { "\($0.what) \(Self.describe($0.bytes))" }
+            .joined(separator: ", ")
+    }
+}
+
+extension Workspace {
+    /// Floats a workspace for `capacity` images allocates (the same sums as its init).
+    public static func floatCount(network: Network, capacity B: Int) -> Int {
+        let cfg = network.config, L = cfg.latent
+        let layers = network.encoder + network.decoder
+        var total = cfg.channels > 1 ? B * cfg.imageFloats : 0
+        total += layers.reduce(0) { $0 + 2 * B * $1.layer.outputShape.count }
+        total += 7 * B * L
+        total += network.outputShape.channels > 1 ? 2 * B * network.outputShape.count : 0
+        total += layers.map { $0.layer.scratchCount(batch: B) }.max() ?? 0
+        return total + network.parameterCount
+    }
+}
