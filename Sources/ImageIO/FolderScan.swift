@@ -128,7 +128,7 @@ public enum FolderScan {
                 return false
             }
             guard visited.insert(id).inserted else {
-                notes.append(Note(path: folder, kind: .alreadyScanned, reason: "already scanned by another path (a link): skipped"))
+                notes.append(Note(path: folder, kind: .alreadyScanned, reason: "already scanned, reached by another path or link: skipped"))
                 return false
             }
             var entries: [(name: String, type: Int32)] = []
