@@ -38,31 +38,54 @@ public enum ImageDecoder {
 
     /// The whole file, refusing anything over `limit` bytes and anything that is not a regular file.
     public static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        guard exists, !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
-            let reason = !exists ? "no such file" : isDirectory.boolValue ? "is a folder" : "permission denied"
-            throw ImageIOError.unreadable(path: path, reason: reason)
-        }
-        defer { try? handle.close() }
-        do {
-            let data = try handle.read(upToCount: limit + 1) ?? Data()
-            if data.count > limit {
-                throw ImageIOError.tooLarge(path: path, reason: "file is over \(limit >> 20) MiB")
+        let fd = try openRegularFile(path)
+        defer { close(fd) }
+        var st = stat()
+        _ = fstat(fd, &st)
+        if Int(st.st_size) > limit { throw ImageIOError.tooLarge(path: path, reason: "file is over \(limit >> 20) MiB") }
+        // Sized by fstat, grown if the file grows while read; one byte over `limit` tells it is too large.
+        var bytes = [UInt8](repeating: 0, count: Swift.min(Int(st.st_size), limit) + 1)
+        var count = 0
+        while true {
+            if count == bytes.count {
+                if count > limit { throw ImageIOError.tooLarge(path: path, reason: "file is over \(limit >> 20) MiB") }
+                bytes += [UInt8](repeating: 0, count: Swift.min(bytes.count, limit + 1 - bytes.count))
             }
-            return [UInt8](data)
-        } catch let error as ImageIOError {
-            throw error
-        } catch {
-            throw ImageIOError.unreadable(path: path, reason: error.localizedDescription)
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ImageIOError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            count += n
         }
+        bytes.removeSubrange(count...)
+        return bytes
     }
 
     /// Whether the file's first bytes announce PNG or JPEG (used to scan folders).
     public static func sniff(file path: String) -> ImageFormat? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 8) else { return nil }
-        return ImageFormat.detect([UInt8](head))
+        guard let fd = try? openRegularFile(path) else { return nil }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 8)
+        let n = head.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        return n > 0 ? ImageFormat.detect(Array(head.prefix(n))) : nil
+    }
+
+    /// A descriptor open for reading on `path`, which must be a regular file. O_NONBLOCK because
+    /// opening a FIFO for reading otherwise waits for a writer, for ever; it changes nothing for files.
+    static func openRegularFile(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let reason = errno == ENOENT ? "no such file" : errno == EACCES ? "permission denied" : String(cString: strerror(errno))
+            throw ImageIOError.unreadable(path: path, reason: reason)
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            let mode = st.st_mode & S_IFMT
+            close(fd)
+            throw ImageIOError.unreadable(path: path, reason: mode == S_IFDIR ? "is a folder" : "\(FolderScan.kindName(st.st_mode)), not a regular file")
+        }
+        return fd
     }
 }

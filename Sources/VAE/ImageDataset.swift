@@ -48,14 +48,20 @@ public final class ImageDataset: @unchecked Sendable {
     public let count: Int
     public let bytes: [UInt8]
     public let skipped: [SkippedFile]
+    /// One line each: what the folder scan left out (loops, FIFOs, unreadable folders, run
+    /// folders) and the images large enough to hold most of the decoding budget.
+    public let notes: [String]
     public var imageFloats: Int { preparation.channels * preparation.size * preparation.size }
 
     public enum LoadError: Error, CustomStringConvertible {
-        case noImages(folder: String, skipped: [SkippedFile])
+        /// `notes`: what the folder scan left out, the first of which may be why nothing was found.
+        case noImages(folder: String, skipped: [SkippedFile], notes: [String] = [])
         public var description: String {
             switch self {
-            case let .noImages(folder, skipped):
-                if skipped.isEmpty { return "\(folder): no PNG or JPEG images found" }
+            case let .noImages(folder, skipped, notes):
+                if skipped.isEmpty {
+                    return "\(folder): no PNG or JPEG images found" + (notes.first.map { " (\($0))" } ?? "")
+                }
                 return "\(folder): none of the \(skipped.count) image files could be read (first: "
                     + "\(skipped[0].path): \(skipped[0].reason))"
             }
@@ -64,14 +70,17 @@ public final class ImageDataset: @unchecked Sendable {
 
     /// Loads every image under `folders` on `threads` threads, calling `progress(done, total)`
     /// now and then. Files that fail are skipped and listed in `skipped`; it throws only when
-    /// no image at all loads.
+    /// no image at all loads. The threads decode together at most `budget` pixels (by default
+    /// `options.maxPixels`: the per-image limit is also the limit for all of them at once).
     public init(folders: [String], preparation: ImagePreparation, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                options: DecodeOptions = DecodeOptions(), limit: Int? = nil,
+                options: DecodeOptions = DecodeOptions(), limit: Int? = nil, budget: PixelBudget? = nil,
                 progress: ((Int, Int) -> Void)? = nil) throws {
         self.preparation = preparation
+        let budget = budget ?? PixelBudget(capacity: options.maxPixels)
         // Every file is listed here and told PNG or JPEG by its first bytes in the parallel
         // loop below, so each file is opened once and the sniffing is spread over the threads.
-        var files = try FolderScan.imageFiles(in: folders, sniff: false)
+        let scan = try FolderScan.scan(folders, sniff: false)
+        var files = scan.files
         if let limit {
             var kept: [String] = []
             for file in files where kept.count < limit {
@@ -84,6 +93,7 @@ public final class ImageDataset: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: total * per)
         var errors = [String?](repeating: nil, count: total)
         var notImages = [Bool](repeating: false, count: total)
+        var large = [String?](repeating: nil, count: total)
         let lock = NSLock()
         var done = 0
         // Files are handed out in chunks so that decoding is spread over threads evenly.
@@ -91,7 +101,8 @@ public final class ImageDataset: @unchecked Sendable {
         buffer.withUnsafeMutableBufferPointer { out in
             errors.withUnsafeMutableBufferPointer { errs in
             notImages.withUnsafeMutableBufferPointer { others in
-                let out = out, errs = errs, others = others
+            large.withUnsafeMutableBufferPointer { large in
+                let out = out, errs = errs, others = others, large = large
                 Parallel.run(items: chunks, threads: threads) { chunk in
                     for i in Parallel.slice(total, part: chunk, of: chunks) {
                         do {
@@ -100,8 +111,19 @@ public final class ImageDataset: @unchecked Sendable {
                                 others[i] = true     // not an image: ignored, not reported
                                 continue
                             }
-                            let image = try preparation.prepare(
-                                ImageDecoder.decode(data, path: files[i], options: preparation.decodeOptions(options)))
+                            // Reserved from the header, before the decoder allocates anything. A file
+                            // whose header cannot be read reserves the whole budget, to be safe; one over
+                            // the limit reserves nothing, as the decoder refuses it before allocating.
+                            let size = ImageHeader.declaredSize(data)
+                            let pixels = ImageHeader.declaredPixels(data) ?? budget.capacity
+                            if let size, pixels > budget.capacity / 2, pixels <= options.maxPixels {
+                                large[i] = "\(files[i]): \(size.width)×\(size.height) (\(Self.megapixels(pixels)) megapixels), "
+                                    + "decoded within the \(Self.megapixels(budget.capacity))-megapixel budget the loading threads share"
+                            }
+                            let image = try budget.withReservation(pixels > options.maxPixels ? 0 : pixels) {
+                                try preparation.prepare(
+                                    ImageDecoder.decode(data, path: files[i], options: preparation.decodeOptions(options)))
+                            }
                             // (C, H, W) from the interleaved (H, W, C).
                             let plane = preparation.size * preparation.size, c = preparation.channels
                             for p in 0..<plane {
@@ -122,6 +144,7 @@ public final class ImageDataset: @unchecked Sendable {
                 }
             }
             }
+            }
         }
         var kept: [String] = [], skipped: [SkippedFile] = []
         var compact = [UInt8]()
@@ -134,11 +157,20 @@ public final class ImageDataset: @unchecked Sendable {
                 compact.append(contentsOf: buffer[(i * per)..<((i + 1) * per)])
             }
         }
-        guard !kept.isEmpty else { throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: skipped) }
+        guard !kept.isEmpty else {
+            throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: skipped, notes: scan.notes.map(\.description))
+        }
         paths = kept
         count = kept.count
         bytes = compact
         self.skipped = skipped
+        notes = scan.notes.map(\.description) + large.compactMap { $0 }
+    }
+
+    /// "100" for a whole number of megapixels, "12.3" or "0.003" otherwise.
+    static func megapixels(_ pixels: Int) -> String {
+        let mp = Double(pixels) / 1e6
+        return pixels % 1_000_000 == 0 ? "\(pixels / 1_000_000)" : String(format: mp >= 1 ? "%.1f" : "%.3g", mp)
     }
 
     /// A data set from images already prepared (C, H, W bytes each).
@@ -148,6 +180,7 @@ public final class ImageDataset: @unchecked Sendable {
         self.count = paths.count
         self.bytes = bytes
         self.skipped = []
+        self.notes = []
     }
 
     /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`.
@@ -169,10 +202,10 @@ public final class ImageDataset: @unchecked Sendable {
         return Image(width: preparation.size, height: preparation.size, channels: c, pixels: pixels)
     }
 
-    /// A summary of skipped files: the count and the first few names with reasons.
+    /// The notes, then a summary of skipped files: the count and the first few names with reasons.
     public func skippedSummary(first: Int = 5) -> String? {
-        guard !skipped.isEmpty else { return nil }
-        var lines = ["skipped \(skipped.count) file\(skipped.count == 1 ? "" : "s") that could not be read:"]
+        guard !skipped.isEmpty else { return notes.isEmpty ? nil : notes.joined(separator: "\n") }
+        var lines = notes + ["skipped \(skipped.count) file\(skipped.count == 1 ? "" : "s") that could not be read:"]
         for s in skipped.prefix(first) { lines.append("  \(s.path): \(s.reason)") }
         if skipped.count > first { lines.append("  … and \(skipped.count - first) more (vae inspect lists them all)") }
         return lines.joined(separator: "\n")

@@ -70,7 +70,9 @@ func dataPreparation(of model: Model, in folder: String) throws -> ImagePreparat
 func loadInputs(_ paths: [String], model: Model, in folder: String) throws -> [(String, Image)] {
     let prep = try dataPreparation(of: model, in: folder)
     var out: [(String, Image)] = []
-    for file in try FolderScan.imageFiles(in: paths) {
+    let scan = try FolderScan.scan(paths)
+    for note in scan.notes { warn(note.description) }
+    for file in scan.files {
         do {
             out.append((file, try prep.load(file)))
         } catch {

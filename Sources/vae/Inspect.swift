@@ -7,28 +7,41 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that image files decode, one line per file.",
         discussion: """
-        Prints 'ok PATH WIDTHxHEIGHT CHANNELSch BITSbit FORMAT' for each image that decodes and 'error PATH: reason' for each that does not, then a summary. Folders are searched recursively; every file in them is tried. Exit status 0 when all decode, 1 otherwise.
+        Prints 'ok PATH WIDTHxHEIGHT CHANNELSch BITSbit FORMAT' for each image that decodes and 'error PATH: reason' for each that does not, then a summary. Folders are searched recursively, each once however many links lead to it; every regular file in them is tried. FIFOs, sockets, devices, link loops and vae run folders are skipped with a 'note' line; a folder that cannot be read gives an 'error' line and the rest is still read. Exit status 0 when all decode, 1 otherwise.
         """)
 
     @Argument(help: "Image files or folders.")
     var paths: [String]
 
-    @Option(help: "Refuse images with more pixels than this (megapixels).")
-    var maxMegapixels: Int = 100
+    @Option(help: "Refuse images with more pixels than this (megapixels, at most 1000).")
+    var maxMegapixels: Double = 100
+
+    func validate() throws {
+        try PixelLimit.validate(maxMegapixels)
+    }
 
     func run() throws {
-        let options = DecodeOptions(maxPixels: maxMegapixels * 1_000_000)
+        let options = DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels))
         var ok = 0, failed = 0
         for path in paths {
-            let files: [String]
+            let scan: FolderScan.Result
             do {
-                files = try FolderScan.imageFiles(in: [path], sniff: false)
+                scan = try FolderScan.scan([path], sniff: false)
             } catch {
                 print("error \(error)")
                 failed += 1
                 continue
             }
-            for file in files {
+            for note in scan.notes {
+                // A folder that cannot be read hides images: a failure. The rest are left out on purpose.
+                if note.kind == .unreadableFolder {
+                    print("error \(note)")
+                    failed += 1
+                } else {
+                    print("note \(note)")
+                }
+            }
+            for file in scan.files {
                 do {
                     let image = try ImageDecoder.decode(file: file, options: options)
                     let info = image.info

@@ -92,8 +92,8 @@ struct Train: ParsableCommand {
     @Option(help: "Use at most this many images (the first in sorted order), e.g. for a quick try.")
     var limit: Int?
 
-    @Option(help: "Refuse images larger than this many megapixels.")
-    var maxMegapixels: Int = 100
+    @Option(help: "Refuse images larger than this many megapixels (at most 1000); the loading threads together decode at most this many at once.")
+    var maxMegapixels: Double = 100
 
     @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>).")
     var out: String?
@@ -133,6 +133,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--average-decay must be at least 0 and below 1, e.g. 0.99")
         }
         guard (0..<1).contains(valFraction) else { throw ValidationError("--val-fraction must be at least 0 and below 1") }
+        try PixelLimit.validate(maxMegapixels)
         if Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         _ = try modelConfig()
     }
@@ -208,7 +209,7 @@ struct Train: ParsableCommand {
         let dataset: ImageDataset
         do {
             dataset = try ImageDataset(folders: folders, preparation: config.data, threads: threads.threads,
-                                       options: DecodeOptions(maxPixels: maxMegapixels * 1_000_000), limit: limit) { done, total in
+                                       options: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)), limit: limit) { done, total in
                 let rate = Double(done) / max(Date().timeIntervalSince(loadStart), 1e-9)
                 progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
             }
