@@ -1,0 +1,232 @@
+// TrainingSession: one `vae train`: the locked run folder, the data, the trainer and the loop, and what each epoch leaves behind.
+import Foundation
+import ImageIO
+import VAECore
+
+public final class TrainingSession: TrainingLoopDelegate {
+    public let folder: RunFolder
+    public let config: RunConfig
+    public let batches: ImageBatches
+    public let trainer: Trainer
+    public let loop: TrainingLoop
+    public let resumed: Bool
+    /// The weights validated, drawn and saved: the moving average when there is one.
+    let viewer: Model
+    let validation: ImageDataset
+    let progress: ProgressLine
+    /// Ordinary messages (stdout in the tool) and warnings (stderr).
+    let say: (String) -> Void
+    let warn: (String) -> Void
+
+    public enum Outcome: Equatable { case finished, interrupted, diverged, alreadyTrained }
+
+    /// How a session loads and computes; none of it changes the result.
+    public struct Resources {
+        public var threads: Int
+        public var decode: DecodeOptions
+        public var progress: ProgressLine
+        public var say: (String) -> Void
+        public var warn: (String) -> Void
+
+        public init(threads: Int, decode: DecodeOptions = DecodeOptions(), progress: ProgressLine = ProgressLine(),
+                    say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) }) {
+            (self.threads, self.decode, self.progress, self.say, self.warn) = (threads, decode, progress, say, warn)
+        }
+    }
+
+    /// A new run of `config` in `path` (created; refused when it holds other files, unless
+    /// `force`), on the images under `data` (as typed; `config.dataFolders` holds them absolute).
+    public static func start(_ config: RunConfig, data: [String], in path: String, force: Bool,
+                             resources: Resources) throws -> TrainingSession {
+        if let problem = config.model.problem { throw RunError.invalid(problem) }
+        let folder = try RunFolder.newRun(at: path, force: force)
+        // Written first, so that a run stopped before its first checkpoint can be resumed.
+        try folder.writeConfig(config)
+        return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
+    }
+
+    /// Continues the run in `path`, up to `epochs` in all when given, on `data` when given (else
+    /// the saved folders). Each of `fixed` must agree with the saved settings.
+    public static func resume(_ path: String, epochs: Int?, data: [String], limit: Int?, fixed: [FixedSetting],
+                              resources: Resources) throws -> TrainingSession {
+        let folder = try RunFolder.existingRun(at: path)
+        var config = try folder.readConfig()
+        if let problem = config.model.problem { throw RunError.corrupt(path: folder.file(Checkpoint.configFile), reason: problem) }
+        var checks = fixed
+        // Runs saved before config.json kept --limit cannot say what it was: the flag is taken as given.
+        if let limit, config.version >= RunConfig.limitVersion {
+            checks.append(FixedSetting("--limit", given: limit, saved: \.limit, show: { $0.map(String.init) ?? "none" }))
+        } else if let limit {
+            config.limit = limit
+        }
+        let conflicts = checks.compactMap { $0.conflict(with: config) }
+        guard conflicts.isEmpty else { throw ResumeConflict(folder: path, conflicts: conflicts) }
+        if let epochs { config.training.epochs = epochs }
+        try folder.writeConfig(config)
+        return try TrainingSession(folder: folder, config: config, data: data.isEmpty ? config.dataFolders : data,
+                                   resuming: true, resources: resources)
+    }
+
+    init(folder: RunFolder, config: RunConfig, data: [String], resuming: Bool, resources: Resources) throws {
+        (self.folder, self.config, self.resumed) = (folder, config, resuming)
+        (progress, say, warn) = (resources.progress, resources.say, resources.warn)
+        let dataset = try Self.load(data, config: config, resources: resources)
+        let t = config.training
+        batches = ImageBatches(dataset: dataset, validationFraction: t.validationFraction, seed: t.seed)
+        guard !batches.trainIndices.isEmpty else { throw RunError.invalid("no images left to train on after the validation split") }
+        let network = Network(config: config.model)
+        let averaging = (t.averageDecay ?? 0) > 0
+        // A run stopped before its first checkpoint starts again from its seed.
+        let point = resuming && folder.hasTrainingState ? try folder.resumePoint(network: network, averaging: averaging) : nil
+        trainer = Trainer(network: network, batch: t.batch, seed: t.seed,
+                          adam: AdamSettings(learningRate: t.learningRate), beta: t.beta, shards: t.shards,
+                          threads: resources.threads, params: point?.params, averageDecay: t.averageDecay, average: point?.average)
+        trainer.clipNorm = t.clipNorm
+        trainer.configureBLAS()
+        var state = point?.state ?? TrainingState()
+        point?.restore(trainer.adam)
+        let fingerprint = DataFingerprint.of(paths: dataset.paths, folders: data)
+        if let point, !DataFingerprint.matches(saved: point.state.dataFingerprint, current: fingerprint) {
+            resources.warn("warning: the image folder changed since this run was saved; the data order will differ")
+        }
+        state.dataFingerprint = fingerprint
+        loop = TrainingLoop(trainer: trainer, source: batches, batchSize: t.batch, epochs: t.epochs,
+                            maxBadSteps: t.maxBadSteps, state: state)
+        guard state.batchInEpoch <= loop.stepsPerEpoch else {
+            throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "batch \(state.batchInEpoch) of an epoch "
+                + "of \(loop.stepsPerEpoch) batches: the training state does not fit these images and this batch size")
+        }
+        if let point, point.modelIsStale {
+            try folder.rewriteModel(config: config, network: network, weights: point.average ?? point.params, state: point.state)
+            resources.warn("note: \(Checkpoint.modelFile) was older than the training state (a save was cut short); written again from it")
+        }
+        validation = batches.validationSet
+        viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: 32)
+        loop.delegate = self
+    }
+
+    static func load(_ data: [String], config: RunConfig, resources: Resources) throws -> ImageDataset {
+        let start = Date(), progress = resources.progress
+        defer { progress.finish() }
+        let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
+                                       options: resources.decode, limit: config.limit) { done, total in
+            let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+            progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
+        }
+        progress.finish()
+        if let note = dataset.skippedSummary() { resources.warn(note) }
+        return dataset
+    }
+
+    public var state: TrainingState { loop.state }
+
+    /// Trains to the configured number of epochs, or until Ctrl-C or divergence.
+    public func run() throws -> Outcome {
+        if resumed && loop.state.epoch >= config.training.epochs {
+            say("\(folder.path) has already trained \(loop.state.epoch) epochs; pass --epochs with a larger total to train further")
+            return .alreadyTrained
+        }
+        let m = config.model, dataset = batches.dataset
+        say("\(resumed ? "resuming" : "training") in \(folder.path): \(dataset.count) images "
+            + "(\(batches.trainIndices.count) train, \(batches.validationIndices.count) validation), "
+            + "\(m.size)×\(m.size)×\(m.channels), widths \(m.widths.map(String.init).joined(separator: ",")), "
+            + "latent \(m.latent), \(trainer.network.parameterCount) parameters, batch \(config.training.batch), "
+            + "\(config.training.epochs) epochs" + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
+        try folder.metrics.trim(after: loop.state.epoch)
+        let outcome = try StopRequest.catchingInterrupt { requested in
+            loop.stopRequested = requested
+            return try loop.run()
+        }
+        switch outcome {
+        case .finished:
+            say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
+            return .finished
+        case .interrupted: return .interrupted
+        case .diverged: return .diverged
+        }
+    }
+
+    var bitsPerNat: Double { 1 / (Double(config.model.imageFloats) * log(2)) }
+
+    var lowerRateAdvice: String {
+        let t = config.training
+        return "Try a lower learning rate (now --lr \(t.learningRate)), e.g. --lr \(t.learningRate / 10)"
+            + (t.clipNorm == nil ? ", or --clip-norm 100" : "") + ", in a new run."
+    }
+
+    func saveCheckpoint() throws { try folder.saveCheckpoint(config: config, trainer: trainer, state: loop.state) }
+
+    // MARK: TrainingLoopDelegate
+
+    public func trainingLoop(_ loop: TrainingLoop, didStep p: StepProgress) {
+        let text = String(format: "epoch %d/%d %@ %d/%d loss %.2f (rec %.2f + kl %.2f) %.0f img/s ETA %@",
+                          p.epoch + 1, p.epochs, ProgressLine.bar(p.batch, p.batches), p.batch, p.batches,
+                          p.sums.meanLoss, p.sums.meanReconstruction, p.sums.meanKL, p.imagesPerSecond,
+                          ProgressLine.duration(Double(p.imagesLeft) / p.imagesPerSecond))
+        let every = Swift.max(1, p.batches / 10)
+        progress.update(text, force: p.batch % every == 0 && !progress.isTerminal)
+    }
+
+    public func trainingLoop(_ loop: TrainingLoop, skippedStep step: Int) {
+        progress.finish()
+        say("step \(step): the loss or its gradient is not finite; the update was skipped")
+    }
+
+    public func trainingLoop(_ loop: TrainingLoop, willStop reason: EarlyStop) throws {
+        progress.finish()
+        try saveCheckpoint()
+        switch reason {
+        case .interrupted:
+            say("interrupted: checkpoint saved in \(folder.path) at epoch \(loop.state.epoch + 1), step "
+                + "\(loop.state.batchInEpoch) of \(loop.stepsPerEpoch). Continue with: vae train --resume \(folder.path)")
+        case let .nonFiniteSteps(count):
+            say("stopping: \(count) steps in a row were not finite. The weights are the last good ones. " + lowerRateAdvice)
+        }
+    }
+
+    /// Validation, then the metrics line, pictures and report, and the checkpoint last: the
+    /// checkpoint is what says the epoch is done, so a run stopped before it redoes the epoch
+    /// and writes all of these again.
+    public func trainingLoop(_ loop: TrainingLoop, didFinishEpoch sums: EpochSums, imagesPerSecond: Double) throws -> EpochVerdict {
+        progress.finish()
+        let state = loop.state
+        let trainNegELBO = sums.meanReconstruction + sums.meanKL
+        var metrics = EpochMetrics(epoch: state.epoch, step: state.step, trainLoss: sums.meanLoss, trainNegELBO: trainNegELBO,
+                                   trainReconstruction: sums.meanReconstruction, trainKL: sums.meanKL,
+                                   trainBitsPerDim: trainNegELBO * bitsPerNat, skippedSteps: sums.skippedSteps,
+                                   imagesPerSecond: imagesPerSecond, elapsedSeconds: state.trainSeconds)
+        if validation.count > 0 {
+            let v = viewer.evaluate(validation, k: 0, seed: config.training.seed)
+            metrics.valNegELBO = v.negativeELBO
+            metrics.valReconstruction = v.reconstruction
+            metrics.valKL = v.kl
+            metrics.valBitsPerDim = v.negativeELBO * bitsPerNat
+        }
+        try folder.metrics.append(metrics)
+        try writePictures()
+        try folder.writeReport(config: config, parameterCount: trainer.network.parameterCount, images: batches.dataset.count,
+                               validationImages: validation.count, skippedFiles: batches.dataset.skipped.count)
+        try saveCheckpoint()
+        var line = String(format: "epoch %d/%d  train -ELBO %.2f nats (%.4f bits/dim)", state.epoch, config.training.epochs,
+                          metrics.trainNegELBO, metrics.trainBitsPerDim)
+        if let v = metrics.valNegELBO, let bpd = metrics.valBitsPerDim {
+            line += String(format: "  val -ELBO %.2f nats (%.4f bits/dim)", v, bpd)
+        }
+        line += String(format: "  %.0f img/s  %@", metrics.imagesPerSecond, ProgressLine.duration(state.trainSeconds))
+        say(line)
+        if !metrics.trainNegELBO.isFinite || metrics.valNegELBO.map({ !$0.isFinite }) == true {
+            say("stopping: the model diverged (its -ELBO is no longer finite). " + lowerRateAdvice)
+            return .diverged
+        }
+        return .goOn
+    }
+
+    /// reconstructions.png (fixed held-out images above their reconstructions) and samples.png
+    /// (a fixed set of prior samples), so epochs can be compared.
+    func writePictures() throws {
+        let scale = viewingScale(for: config.model.size)
+        let sheet = viewer.reconstructionSheet(batches.shownImages(), columns: 8, scale: scale)
+        let samples = viewer.samples(count: 64, seed: config.training.seed)
+        try folder.writePictures(reconstructions: sheet, samples: Image.grid(samples.map { $0.upscaled(by: scale) }, columns: 8))
+    }
+}
