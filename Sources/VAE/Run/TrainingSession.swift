@@ -40,8 +40,6 @@ public final class TrainingSession: TrainingLoopDelegate {
                              resources: Resources) throws -> TrainingSession {
         if let problem = config.model.problem { throw RunError.invalid(problem) }
         let folder = try RunFolder.newRun(at: path, force: force)
-        // Written first, so that a run stopped before its first checkpoint can be resumed.
-        try folder.writeConfig(config)
         return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
     }
 
@@ -62,7 +60,6 @@ public final class TrainingSession: TrainingLoopDelegate {
         let conflicts = checks.compactMap { $0.conflict(with: config) }
         guard conflicts.isEmpty else { throw ResumeConflict(folder: path, conflicts: conflicts) }
         if let epochs { config.training.epochs = epochs }
-        try folder.writeConfig(config)
         return try TrainingSession(folder: folder, config: config, data: data.isEmpty ? config.dataFolders : data,
                                    resuming: true, resources: resources)
     }
@@ -71,6 +68,9 @@ public final class TrainingSession: TrainingLoopDelegate {
         (self.folder, self.config, self.resumed) = (folder, config, resuming)
         (progress, say, warn) = (resources.progress, resources.say, resources.warn)
         let dataset = try Self.load(data, config: config, resources: resources)
+        // Written once the images load (a folder whose data failed stays empty) and before any
+        // step, so that a run stopped before its first checkpoint can be resumed.
+        try folder.writeConfig(config)
         let t = config.training
         batches = ImageBatches(dataset: dataset, validationFraction: t.validationFraction, seed: t.seed)
         guard !batches.trainIndices.isEmpty else { throw RunError.invalid("no images left to train on after the validation split") }
