@@ -1,0 +1,55 @@
+// Train+ResumeFlags: the flags given with --resume that fix a setting of the run, to be checked against the saved one.
+import Foundation
+import ImageIO
+import VAE
+
+extension Train {
+    /// With --resume: every flag given that fixes a setting of the run, to be checked against
+    /// the saved one. The likelihood and initialisation flags have defaults rather than "not
+    /// given", so they are checked when they differ from their defaults.
+    func fixedSettings() throws -> [FixedSetting] {
+        var fixed: [FixedSetting] = []
+        var fresh = self
+        fresh.resume = nil
+        let model = try fresh.modelConfig()!
+        let list = { (v: [Int]) in v.map(String.init).joined(separator: ",") }
+        let optional = { (v: Int?) in v.map(String.init) ?? "none" }
+        if let preset, let p = ModelConfig.presets[preset] {
+            fixed.append(FixedSetting("--preset", given: p.shapeSummary, saved: \.model.shapeSummary,
+                                      givenText: "\(preset): " + p.shapeSummary))
+        }
+        if size != nil { fixed.append(FixedSetting("--size", given: model.size, saved: \.model.size)) }
+        if channels != nil { fixed.append(FixedSetting("--channels", given: model.channels, saved: \.model.channels)) }
+        if latent != nil { fixed.append(FixedSetting("--latent", given: model.latent, saved: \.model.latent)) }
+        if widths != nil { fixed.append(FixedSetting("--widths", given: model.widths, saved: \.model.widths, show: list)) }
+        if hidden != nil { fixed.append(FixedSetting("--hidden", given: model.hidden, saved: \.model.hidden, show: optional)) }
+        if likelihood != .bernoulli {
+            fixed.append(FixedSetting("--likelihood", given: likelihood, saved: \.model.likelihood, show: { $0.rawValue }))
+        }
+        if likelihood == .gaussian && gaussianScale != 0.1 {
+            fixed.append(FixedSetting("--gaussian-scale", given: model.logScale, saved: \.model.logScale, show: { "\(exp($0))" }))
+        }
+        if learnScale { fixed.append(FixedSetting("--learn-scale", given: true, saved: \.model.learnScale)) }
+        if initialization != "kaiming" {
+            fixed.append(FixedSetting("--initialization", given: model.initialization, saved: \.model.initialization,
+                                      show: { $0 ?? "pytorch" }))
+        }
+        if let fit { fixed.append(FixedSetting("--fit", given: fit, saved: \.data.fit, show: { $0.rawValue })) }
+        if let background, let colour = Background(background) {
+            fixed.append(FixedSetting("--background", given: colour, saved: \.data.background, show: { $0.name }))
+        }
+        if let batch { fixed.append(FixedSetting("--batch", given: batch, saved: \.training.batch)) }
+        if let lr { fixed.append(FixedSetting("--lr", given: lr, saved: \.training.learningRate)) }
+        if let beta { fixed.append(FixedSetting("--beta", given: beta, saved: \.training.beta)) }
+        if let seed { fixed.append(FixedSetting("--seed", given: seed, saved: \.training.seed)) }
+        if let valFraction { fixed.append(FixedSetting("--val-fraction", given: valFraction, saved: \.training.validationFraction)) }
+        if let clipNorm {
+            fixed.append(FixedSetting("--clip-norm", given: clipNorm, saved: \.training.clipNorm, show: { $0.map { "\($0)" } ?? "none" }))
+        }
+        if let averageDecay {
+            fixed.append(FixedSetting("--average-decay", given: averageDecay > 0 ? averageDecay : nil, saved: \.training.averageDecay,
+                                      show: { $0.map { "\($0)" } ?? "0" }))
+        }
+        return fixed
+    }
+}
