@@ -33,8 +33,8 @@ public final class RunFolder {
 
     deinit { close(descriptor) }
 
-    /// Creates and locks the folder of a new run. A folder that holds anything but this
-    /// process's own leftovers is refused unless `force`; with `force`, a previous run's
+    /// Creates and locks the folder of a new run. A folder that holds anything but temporaries
+    /// of writers that have ended is refused unless `force`; with `force`, a previous run's
     /// checkpoint in it is removed, so the folder never pairs new settings with an old state.
     public static func newRun(at path: String, force: Bool) throws -> RunFolder {
         try Folders.create(path)

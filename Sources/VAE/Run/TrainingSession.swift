@@ -57,6 +57,8 @@ public final class TrainingSession {
         } else if let limit {
             config.limit = limit
         }
+        // From here on config.json says whether a limit applies.
+        config.version = Swift.max(config.version, RunConfig.limitVersion)
         let conflicts = checks.compactMap { $0.conflict(with: config) }
         guard conflicts.isEmpty else { throw ResumeConflict(folder: path, conflicts: conflicts) }
         if let epochs { config.training.epochs = epochs }
@@ -107,7 +109,7 @@ public final class TrainingSession {
 
     static func load(_ data: [String], config: RunConfig, resources: Resources) throws -> ImageDataset {
         let start = Date(), progress = resources.progress
-        defer { progress.finish() }
+        defer { progress.finish() }     // also when loading fails, before the error is printed
         let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
                                        options: resources.decode, limit: config.limit) { done, total in
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
