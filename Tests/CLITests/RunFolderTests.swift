@@ -98,6 +98,23 @@ import ImageIO
         #expect(bytes(base + "/split/model.safetensors") == bytes(base + "/straight/model.safetensors"))
     }
 
+    /// config.json of runs saved before --limit was kept has no "limit" and version 1: --limit
+    /// given again on resume is taken, and the run ends as a straight --limit run does.
+    @Test func anOldRunTrainedWithALimitTakesTheLimitGivenOnResume() throws {
+        let base = temporaryFolder("vae-oldlimit")
+        #expect(try vae(["train", sampleData, "--epochs", "2", "--limit", "20", "--out", base + "/straight"] + tinyModel).status == 0)
+        #expect(try vae(["train", sampleData, "--epochs", "1", "--limit", "20", "--out", base + "/old"] + tinyModel).status == 0)
+        let path = base + "/old/config.json"
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        config["limit"] = nil
+        config["version"] = 1
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        let r = try vae(["train", "--resume", base + "/old", "--epochs", "2", "--limit", "20"])
+        #expect(r.status == 0 && r.stdout.contains("20 images"), "\(r.stderr)")
+        #expect(bytes(base + "/old/model.safetensors") == bytes(base + "/straight/model.safetensors"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("\"limit\" : 20"))
+    }
+
     /// A run begun on a relative folder and resumed from another directory does not warn that its
     /// images changed; a real change still warns.
     @Test func resumingFromAnotherDirectoryDoesNotWarn() throws {
