@@ -11,23 +11,29 @@ extension Train {
         var fixed: [FixedSetting] = []
         var fresh = self
         fresh.resume = nil
-        let model = try fresh.modelConfig()!
+        guard let model = try fresh.modelConfig() else { return [] }
         let list = { (v: [Int]) in v.map(String.init).joined(separator: ",") }
         let optional = { (v: Int?) in v.map(String.init) ?? "none" }
-        if let preset, let p = ModelConfig.presets[preset] {
-            fixed.append(FixedSetting("--preset", given: p.shapeSummary, saved: \.model.shapeSummary,
-                                      givenText: "\(preset): " + p.shapeSummary))
+        let shapeFlags: [(String, String?)] = [("--size", size.map(String.init)), ("--channels", channels.map(String.init)),
+                                               ("--latent", latent.map(String.init)), ("--widths", widths),
+                                               ("--hidden", hidden.map(String.init))]
+        if let preset {
+            // A preset with any of these flags describes the whole shape, as it would for a new run.
+            let flags = (["--preset \(preset)"] + shapeFlags.compactMap { flag, value in value.map { "\(flag) \($0)" } })
+                .joined(separator: " ")
+            fixed.append(FixedSetting(flags, given: model.shapeSummary, saved: \.model.shapeSummary))
+        } else {
+            if size != nil { fixed.append(FixedSetting("--size", given: model.size, saved: \.model.size)) }
+            if channels != nil { fixed.append(FixedSetting("--channels", given: model.channels, saved: \.model.channels)) }
+            if latent != nil { fixed.append(FixedSetting("--latent", given: model.latent, saved: \.model.latent)) }
+            if widths != nil { fixed.append(FixedSetting("--widths", given: model.widths, saved: \.model.widths, show: list)) }
+            if hidden != nil { fixed.append(FixedSetting("--hidden", given: model.hidden, saved: \.model.hidden, show: optional)) }
         }
-        if size != nil { fixed.append(FixedSetting("--size", given: model.size, saved: \.model.size)) }
-        if channels != nil { fixed.append(FixedSetting("--channels", given: model.channels, saved: \.model.channels)) }
-        if latent != nil { fixed.append(FixedSetting("--latent", given: model.latent, saved: \.model.latent)) }
-        if widths != nil { fixed.append(FixedSetting("--widths", given: model.widths, saved: \.model.widths, show: list)) }
-        if hidden != nil { fixed.append(FixedSetting("--hidden", given: model.hidden, saved: \.model.hidden, show: optional)) }
         if likelihood != .bernoulli {
             fixed.append(FixedSetting("--likelihood", given: likelihood, saved: \.model.likelihood, show: { $0.rawValue }))
         }
         if likelihood == .gaussian && gaussianScale != 0.1 {
-            fixed.append(FixedSetting("--gaussian-scale", given: model.logScale, saved: \.model.logScale, show: { "\(exp($0))" }))
+            fixed.append(FixedSetting("--gaussian-scale", given: model.logScale, saved: \.model.logScale, show: { String(format: "%g", exp($0)) }))
         }
         if learnScale { fixed.append(FixedSetting("--learn-scale", given: true, saved: \.model.learnScale)) }
         if initialization != "kaiming" {

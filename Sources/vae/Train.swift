@@ -196,7 +196,7 @@ struct Train: ParsableCommand {
 
     /// The settings of a new run, from the flags and their defaults.
     func newRunConfig() throws -> RunConfig {
-        let model = try modelConfig()!
+        guard let model = try modelConfig() else { throw ValidationError("name a folder of images to train on") }
         var t = TrainOptions()
         t.epochs = epochs ?? 10
         t.batch = batch ?? preset.flatMap { ModelConfig.presetBatch[$0] } ?? 64

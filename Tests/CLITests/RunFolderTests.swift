@@ -78,10 +78,14 @@ import ImageIO
         let changed = try vae(["train", "--resume", run, "--epochs", "3", "--preset", "rgb64", "--lr", "0.01", "--limit", "20",
                                "--background", "black"])
         #expect(changed.status == 1)
-        #expect(changed.stderr == "Error: \(run): --preset cannot change when resuming (saved 28×28×1 widths 32,64 hidden 256 latent 16, "
-                + "given rgb64: 64×64×3 widths 32,64,128,256 hidden none latent 128); --background cannot change when resuming "
+        #expect(changed.stderr == "Error: \(run): --preset rgb64 cannot change when resuming (saved 28×28×1 widths 32,64 hidden 256 latent 16, "
+                + "given 64×64×3 widths 32,64,128,256 hidden none latent 128); --background cannot change when resuming "
                 + "(saved white, given black); --lr cannot change when resuming (saved 0.002, given 0.01); --limit cannot change "
                 + "when resuming (saved 16, given 20). A resumed run keeps its saved settings: drop these flags, or start a new run\n")
+        // A preset with a flag that overrides it describes one shape: refused only when that shape differs.
+        let overridden = try vae(["train", "--resume", run, "--preset", "fmnist", "--hidden", "128"])
+        #expect(overridden.status == 1 && overridden.stderr.contains("--preset fmnist --hidden 128 cannot change when resuming "
+                + "(saved 28×28×1 widths 32,64 hidden 256 latent 16, given 28×28×1 widths 32,64 hidden 128 latent 16)"))
         let elsewhere = try vae(["train", "--resume", run, "--out", run + "-other"])
         #expect(elsewhere.status != 0 && elsewhere.stderr.contains("--out cannot change when resuming"))
     }

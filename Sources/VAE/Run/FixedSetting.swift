@@ -4,14 +4,14 @@ public struct FixedSetting {
     public let flag: String
     private let difference: (RunConfig) -> (saved: String, given: String)?
 
-    /// `flag` gave `given`; the saved run holds its value at `path`. `show` writes a value as the
-    /// flag takes it; `givenText`, when set, is shown instead of `show(given)` (e.g. a preset's name).
+    /// `flag` (the flags as typed, e.g. "--lr" or "--preset fmnist --hidden 128") gave `given`;
+    /// the saved run holds its value at `path`. `show` writes a value as the flag takes it.
     public init<Value: Equatable>(_ flag: String, given: Value, saved path: KeyPath<RunConfig, Value>,
-                                  givenText: String? = nil, show: @escaping (Value) -> String = { "\($0)" }) {
+                                  show: @escaping (Value) -> String = { "\($0)" }) {
         self.flag = flag
         difference = { config in
             let saved = config[keyPath: path]
-            return saved == given ? nil : (show(saved), givenText ?? show(given))
+            return saved == given ? nil : (show(saved), show(given))
         }
     }
 
