@@ -100,7 +100,8 @@ public final class TrainingSession {
         }
         if let point, point.modelIsStale {
             try folder.rewriteModel(config: config, network: network, weights: point.average ?? point.params, state: point.state)
-            resources.warn("note: \(Checkpoint.modelFile) was older than the training state (a save was cut short); written again from it")
+            resources.warn("note: \(Checkpoint.modelFile) was not from the training state's checkpoint (epoch \(point.state.epoch), "
+                + "step \(point.state.step); a save was cut short): written again from it")
         }
         validation = batches.validationSet
         viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: 32)
