@@ -32,11 +32,15 @@ final class LoopRecorder: TrainingLoopDelegate {
 /// epoch e is a pattern of (e, i); it only supports reading an epoch in order.
 final class GeneratedBatches: BatchSource {
     let imageFloats: Int, imagesPerEpoch: Int
+    /// Images it actually gives per epoch (fewer than it announced: a folder that shrank).
+    let available: Int
     var epoch = 0, next = 0, batchSize = 1
-    init(imageFloats: Int, images: Int) { (self.imageFloats, imagesPerEpoch) = (imageFloats, images) }
+    init(imageFloats: Int, images: Int, available: Int? = nil) {
+        (self.imageFloats, imagesPerEpoch, self.available) = (imageFloats, images, available ?? images)
+    }
     func beginEpoch(_ epoch: Int, batchSize: Int, from first: Int) { (self.epoch, self.batchSize, next) = (epoch, batchSize, first * batchSize) }
     func nextBatch(into images: UnsafeMutablePointer<Float>) -> Int {
-        let count = Swift.max(0, Swift.min(batchSize, imagesPerEpoch - next))
+        let count = Swift.max(0, Swift.min(batchSize, available - next))
         for b in 0..<count {
             for j in 0..<imageFloats { images[b * imageFloats + j] = Float((epoch * 7 + (next + b) * 3 + j) % 11) / 10 }
         }
@@ -127,5 +131,17 @@ final class GeneratedBatches: BatchSource {
         let rest = TrainingLoop(trainer: part, source: source, batchSize: 5, epochs: 2, state: first.state)
         #expect(try rest.run() == .finished)
         #expect(part.params.array == whole.params.array)
+    }
+
+    /// A source that runs dry before the images it announced ends the epoch early, without a
+    /// step on an empty batch (which would divide by zero).
+    @Test func aSourceThatRunsDryEndsTheEpoch() throws {
+        let source = GeneratedBatches(imageFloats: 64, images: 12, available: 7)
+        let events = LoopRecorder()
+        let loop = TrainingLoop(trainer: Self.trainer(), source: source, batchSize: 5, epochs: 2)
+        loop.delegate = events
+        #expect(try loop.run() == .finished)
+        #expect(events.steps == 4 && loop.state.step == 4)
+        #expect(events.epochEnds.map(\.sums.images) == [7, 7])
     }
 }

@@ -35,6 +35,8 @@ public final class TrainingLoop {
             var imagesThisSession = 0
             while state.batchInEpoch < steps {
                 let count = source.nextBatch(into: batch.pointer)
+                // A source that runs dry before its count (a streamed folder that shrank) ends the epoch.
+                guard count > 0 else { break }
                 let result = trainer.step(batch.pointer, count: count, noiseIndex: UInt64(state.step))
                 state.step += 1
                 state.batchInEpoch += 1
