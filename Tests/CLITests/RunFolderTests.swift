@@ -27,9 +27,9 @@ import ImageIO
         let run = temporaryFolder("vae-locked") + "/run"
         let first = try VAEProcess(["train", sampleData, "--epochs", "1000000", "--out", run] + tinyModel)
         defer { first.signal(SIGKILL) }
-        // config.json is written once the lock is held.
+        // metrics.jsonl comes at the end of the first epoch: the lock is held and Ctrl-C is caught by then.
         var waited = 0
-        while bytes(run + "/config.json") == nil && waited < 6000 { usleep(10_000); waited += 1 }
+        while bytes(run + "/metrics.jsonl") == nil && waited < 6000 { usleep(10_000); waited += 1 }
         let message = "Error: \(run): another 'vae train' is using this run folder (it is locked); wait for it to finish, or choose another folder\n"
         let resumed = try vae(["train", "--resume", run])
         #expect(resumed.status == 1 && resumed.stderr == message)
