@@ -11,10 +11,22 @@ public enum Folders {
             }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parent(of: path)
         if !parent.isEmpty && parent != path { try create(parent) }
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw ImageIOError.writeFailed(path: path, reason: Errno.text())
         }
+    }
+
+    /// The folder part of a path: "a/b" → "a", "b" → "", "/b" → "/", "a/b/" → "a". Written out
+    /// because NSString's deletingLastPathComponent traps on one-character names ("q", "x/")
+    /// in the Linux Foundation.
+    public static func parent(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        var parent = p[..<slash]
+        while parent.count > 1 && parent.hasSuffix("/") { parent = parent.dropLast() }
+        return parent.isEmpty ? "/" : String(parent)
     }
 }

@@ -47,7 +47,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     public static func read(_ path: String) throws -> RunConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunError.noCheckpoint(folder: (path as NSString).deletingLastPathComponent)
+            throw RunError.noCheckpoint(folder: Folders.parent(of: path))
         }
         do {
             return try JSONDecoder().decode(RunConfig.self, from: data)

@@ -26,7 +26,7 @@ struct PictureOptions: ParsableArguments {
 
 /// Creates the folder that holds `path`, if missing.
 func ensureParentFolder(of path: String) throws {
-    let parent = (path as NSString).deletingLastPathComponent
+    let parent = Folders.parent(of: path)
     if !parent.isEmpty { try Folders.create(parent) }
 }
 

@@ -136,6 +136,16 @@ import ImageIO
         #expect((changed.stdout + changed.stderr).contains("warning: the image folder changed since this run was saved"))
     }
 
+    /// One-letter names, which trap in the Linux Foundation's deletingLastPathComponent.
+    @Test func oneLetterNamesWork() throws {
+        let cwd = temporaryFolder("vae-short")
+        let r = try vae(["train", sampleData, "--epochs", "1", "--out", "q"] + tinyModel, in: cwd)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try vae(["sample", "q", "--count", "2", "--out", "x"], in: cwd).status == 0)
+        #expect(FileManager.default.fileExists(atPath: cwd + "/x"))
+        #expect(try vae(["train", "--resume", "q/", "--epochs", "2"], in: cwd).status == 0)
+    }
+
     /// A folder that cannot be made reads as path and cause, not as an NSCocoaErrorDomain dump.
     @Test func writeErrorsAreOneLineWithPathAndCause() throws {
         let base = temporaryFolder("vae-werr")

@@ -23,6 +23,12 @@ import TestSupport
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([Background].self, from: Data(#"["purple"]"#.utf8)) }
     }
 
+    /// NSString's deletingLastPathComponent traps on "q" and "x/" on Linux; this does not.
+    @Test func parentFolders() {
+        let cases = ["q": "", "x/": "", "ab": "", "a/q": "a", "/q": "/", "/": "/", "a//b": "a", "./q": ".", "a/b/": "a", "/a/b": "/a"]
+        for (path, parent) in cases { #expect(Folders.parent(of: path) == parent, "\(path)") }
+    }
+
     /// FileManager's errors print as an NSCocoaErrorDomain dump; ours name the path and the cause.
     @Test func folderAndWriteFailuresAreOneLine() throws {
         let base = temporaryFolder("vae-folders")
