@@ -1,7 +1,7 @@
 // Resize: area averaging when shrinking, bilinear when enlarging, one axis at a time.
 
 /// How a non-square image becomes a square one.
-public enum FitMode: String, Sendable, CaseIterable {
+public enum FitMode: String, Sendable, CaseIterable, Codable {
     /// Cut the centred square out of the image, then resize (the default).
     case crop
     /// Resize the long side to fit and fill the rest with the background colour.

@@ -6,16 +6,13 @@ import ImageIO
 public struct ImagePreparation: Codable, Sendable, Equatable {
     public var size: Int
     public var channels: Int
-    public var fit: String = FitMode.crop.rawValue
-    /// Transparent pixels are composited onto this colour ("white", "black" or "#RRGGBB").
-    public var background: String = "white"
+    public var fit: FitMode = .crop
+    /// Transparent pixels are composited onto this colour (saved by name: "white", "#FF8000").
+    public var background: Background = .white
 
-    public init(size: Int, channels: Int, fit: FitMode = .crop, background: String = "white") {
-        (self.size, self.channels, self.fit, self.background) = (size, channels, fit.rawValue, background)
+    public init(size: Int, channels: Int, fit: FitMode = .crop, background: Background = .white) {
+        (self.size, self.channels, self.fit, self.background) = (size, channels, fit, background)
     }
-
-    public var fitMode: FitMode { FitMode(rawValue: fit) ?? .crop }
-    public var backgroundColor: Background { Background(background) ?? .white }
 
     /// One file as the model sees it: decoded, composited, converted, fitted to size × size.
     public func load(_ path: String, options: DecodeOptions = DecodeOptions()) throws -> Image {
@@ -31,8 +28,8 @@ public struct ImagePreparation: Codable, Sendable, Equatable {
 
     /// A decoded image composited, converted and fitted to size × size.
     public func prepare(_ decoded: DecodedImage) -> Image {
-        decoded.toImage(channels: channels, background: backgroundColor)
-            .fitted(side: size, mode: fitMode, background: backgroundColor)
+        decoded.toImage(channels: channels, background: background)
+            .fitted(side: size, mode: fit, background: background)
     }
 }
 

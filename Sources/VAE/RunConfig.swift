@@ -28,10 +28,15 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var training: TrainOptions
     /// The folders the run was trained on (absolute), for --resume without naming them again.
     public var dataFolders: [String]
-    public var version: Int = 1
+    /// At most this many images were used (--limit), the first in sorted order; nil for all.
+    /// Runs saved before the key existed used them all.
+    public var limit: Int?
+    /// 1: the first runs; 2: `limit` is saved (nil then means every image was used).
+    public var version: Int = RunConfig.limitVersion
+    public static let limitVersion = 2
 
-    public init(model: ModelConfig, data: ImagePreparation, training: TrainOptions, dataFolders: [String]) {
-        (self.model, self.data, self.training, self.dataFolders) = (model, data, training, dataFolders)
+    public init(model: ModelConfig, data: ImagePreparation, training: TrainOptions, dataFolders: [String], limit: Int? = nil) {
+        (self.model, self.data, self.training, self.dataFolders, self.limit) = (model, data, training, dataFolders, limit)
     }
 
     public func write(to path: String) throws {
@@ -42,7 +47,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     public static func read(_ path: String) throws -> RunConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunError.noCheckpoint(folder: (path as NSString).deletingLastPathComponent)
+            throw RunError.noCheckpoint(folder: Folders.parent(of: path))
         }
         do {
             return try JSONDecoder().decode(RunConfig.self, from: data)

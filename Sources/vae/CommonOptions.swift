@@ -26,8 +26,8 @@ struct PictureOptions: ParsableArguments {
 
 /// Creates the folder that holds `path`, if missing.
 func ensureParentFolder(of path: String) throws {
-    let parent = (path as NSString).deletingLastPathComponent
-    if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+    let parent = Folders.parent(of: path)
+    if !parent.isEmpty { try Folders.create(parent) }
 }
 
 /// A failure found while running (not a bad combination of flags): printed as "Error: …" with
@@ -40,7 +40,7 @@ struct RunFailure: Error, CustomStringConvertible {
 /// Writes each image, upscaled, as its own PNG in `folder` (created if missing), named
 /// `prefix` and an index padded to `digits`.
 func writeEach(_ images: [Image], to folder: String, prefix: String, digits: Int, scale: Int) throws {
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    try Folders.create(folder)
     for (i, image) in images.enumerated() {
         try image.upscaled(by: scale).writePNG(to: folder + "/\(prefix)-" + String(format: "%0\(digits)d", i) + ".png")
     }

@@ -12,9 +12,11 @@ struct Train: ParsableCommand {
 
         Ctrl-C finishes the current step, saves a checkpoint and tells how to continue:
           vae train --resume RUN [--epochs N]
-        A resumed run gives the same weights, bit for bit, as one that was never stopped.
+        A resumed run gives the same weights, bit for bit, as one that was never stopped. Flags that set the run (model, data preparation, training) may be repeated with --resume when they agree with the saved run; a change is refused and named. A checkpoint cut short by a crash is repaired from the training state.
 
-        The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU, then an optional --hidden fully connected layer, then the mean and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), as in REFERENCE.md.
+        --out must be a new or empty folder (--force writes into one that holds other files). While training, the run folder is locked: a second 'vae train' into it is refused.
+
+        The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU (or --activation silu), then an optional --hidden fully connected layer, then the mean and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
         """)
 
     @Argument(help: "Folder(s) of training images (not needed with --resume).")
@@ -42,11 +44,11 @@ struct Train: ParsableCommand {
     @Option(help: "Width of a fully connected layer before the latent heads (default: none, or the preset's).")
     var hidden: Int?
 
-    @Option(help: "How non-square images become square: crop (centre), pad or stretch.")
-    var fit: FitMode = .crop
+    @Option(help: "How non-square images become square: crop (centre, the default), pad or stretch.")
+    var fit: FitMode?
 
-    @Option(help: "Colour transparent pixels and padding are laid on: white, black, gray or #RRGGBB.")
-    var background: String = "white"
+    @Option(help: "Colour transparent pixels and padding are laid on: white (the default), black, gray or #RRGGBB.")
+    var background: String?
 
     @Option(help: "Total epochs to train (with --resume: the total to reach).")
     var epochs: Int?
@@ -54,11 +56,11 @@ struct Train: ParsableCommand {
     @Option(help: "Images per step (default 64, or the preset's).")
     var batch: Int?
 
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 1e-3
+    @Option(help: "Adam learning rate (default 0.001).")
+    var lr: Float?
 
-    @Option(help: "Weight of the KL term (1 is the true ELBO; below 1 sharper reconstructions, above 1 a smoother latent space).")
-    var beta: Float = 1
+    @Option(help: "Weight of the KL term (default 1, the true ELBO; below 1 sharper reconstructions, above 1 a smoother latent space).")
+    var beta: Float?
 
     @Option(help: "Pixel likelihood: bernoulli (binary cross-entropy, the default) or gaussian.")
     var likelihood: LikelihoodKind?
@@ -76,11 +78,11 @@ struct Train: ParsableCommand {
     @Option(help: "Activation after every hidden layer: relu (default) or silu (x·σ(x)).")
     var activation: Activation?
 
-    @Option(help: "Random seed: the same seed gives the same run, whatever the thread count.")
-    var seed: UInt64 = 0
+    @Option(help: "Random seed (default 0): the same seed gives the same run, whatever the thread count.")
+    var seed: UInt64?
 
-    @Option(help: "Share of the images held out for validation (fixed by the seed).")
-    var valFraction: Double = 0.05
+    @Option(help: "Share of the images held out for validation, fixed by the seed (default 0.05).")
+    var valFraction: Double?
 
     @Option(help: "Clip the gradient to this global norm (default: no clipping).")
     var clipNorm: Float?
@@ -89,14 +91,17 @@ struct Train: ParsableCommand {
                                discussion: "Averaging the weights over the last hundred or so steps (0.99) gives a better test bound than the last step's weights alone: on Fashion-MNIST, 0.8–1.0 nats of −ELBO."))
     var averageDecay: Float?
 
-    @Option(help: "Use at most this many images (the first in sorted order), e.g. for a quick try.")
+    @Option(help: "Use at most this many images (the first in sorted order), e.g. for a quick try; kept for --resume.")
     var limit: Int?
 
     @Option(help: "Refuse images larger than this many megapixels (at most 1000); the loading threads together decode at most this many at once.")
     var maxMegapixels: Double = 100
 
-    @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>).")
+    @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>); must be new or empty.")
     var out: String?
+
+    @Flag(help: "Write into an --out folder that holds other files (a previous run's checkpoint there is removed).")
+    var force = false
 
     @Option(help: "Continue the run in this folder where it stopped.")
     var resume: String?
@@ -107,16 +112,10 @@ struct Train: ParsableCommand {
         if resume == nil && data.isEmpty {
             throw ValidationError("name a folder of images to train on, e.g. 'vae train photos/', or continue a run with --resume RUN")
         }
-        if resume != nil {
-            let fixed: [(String, Bool)] = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
-                                           ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
-                                           ("--batch", batch != nil), ("--out", out != nil),
-                                           ("--average-decay", averageDecay != nil), ("--activation", activation != nil), ("--model", model != nil)]
-            let given = fixed.filter(\.1).map(\.0)
-            if !given.isEmpty {
-                throw ValidationError("\(given.joined(separator: ", ")) cannot change when resuming: a resumed run keeps its saved settings")
-            }
+        if let resume, let out, !Self.samePath(resume, out) {
+            throw ValidationError("--out cannot change when resuming: the run stays in \(resume)")
         }
+        if resume != nil && force { throw ValidationError("--force is for new runs; --resume continues the run where it is") }
         if let preset, ModelConfig.presets[preset] == nil {
             throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
         }
@@ -124,17 +123,21 @@ struct Train: ParsableCommand {
         if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
         if let channels, ![1, 3].contains(channels) { throw ValidationError("--channels must be 1 (gray) or 3 (colour)") }
         if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
-        guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be zero or positive") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
+        if let beta, !(beta >= 0 && beta.isFinite) { throw ValidationError("--beta must be zero or positive") }
         if let gaussianScale, !(gaussianScale > 0 && gaussianScale.isFinite) {
             throw ValidationError("--gaussian-scale must be a positive number")
+        }
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
+            throw ValidationError("--clip-norm must be a positive number (the largest gradient norm kept), e.g. 100")
         }
         if let averageDecay, !(0..<1).contains(averageDecay) {
             throw ValidationError("--average-decay must be at least 0 and below 1, e.g. 0.99")
         }
-        guard (0..<1).contains(valFraction) else { throw ValidationError("--val-fraction must be at least 0 and below 1") }
+        if let valFraction, !(0..<1).contains(valFraction) { throw ValidationError("--val-fraction must be at least 0 and below 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         try PixelLimit.validate(maxMegapixels)
-        if Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
+        if let background, Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         _ = try modelConfig()
     }
 
@@ -168,84 +171,59 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let folder: String
-        var config: RunConfig
-        if let resume {
-            folder = resume
-            do {
-                config = try RunConfig.read(resume + "/" + Checkpoint.configFile)
-            } catch {
-                throw RunFailure("\(error)")
-            }
-            guard FileManager.default.fileExists(atPath: resume + "/" + Checkpoint.stateFile) else {
-                throw RunFailure("\(resume): no training state to resume from (training_state.safetensors is missing)")
-            }
-            if let epochs { config.training.epochs = epochs }
-        } else {
-            let model = try modelConfig()!
-            var t = TrainOptions()
-            t.epochs = epochs ?? 10
-            t.batch = batch ?? preset.flatMap { ModelConfig.presetBatch[$0] } ?? 64
-            t.learningRate = lr
-            t.beta = beta
-            t.seed = seed
-            t.validationFraction = valFraction
-            t.clipNorm = clipNorm
-            let decay = averageDecay ?? TrainOptions.defaultAverageDecay
-            t.averageDecay = decay > 0 ? decay : nil
-            let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            config = RunConfig(model: model, data: ImagePreparation(size: model.size, channels: model.channels, fit: fit,
-                                                                    background: background),
-                               training: t, dataFolders: absolute)
-            folder = out ?? Self.defaultFolder(for: data[0])
-            if FileManager.default.fileExists(atPath: folder + "/" + Checkpoint.modelFile) {
-                throw RunFailure("\(folder) already holds a trained model: continue it with --resume \(folder), or choose another --out")
-            }
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        }
-        let folders = resume != nil && data.isEmpty ? config.dataFolders : data
-        let progress = ProgressLine()
-        let loadStart = Date()
-        let dataset: ImageDataset
+        let resources = TrainingSession.Resources(threads: threads.threads,
+                                                  decode: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)),
+                                                  say: { print($0) }, warn: warn)
+        let session: TrainingSession
         do {
-            dataset = try ImageDataset(folders: folders, preparation: config.data, threads: threads.threads,
-                                       options: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)), limit: limit) { done, total in
-                let rate = Double(done) / max(Date().timeIntervalSince(loadStart), 1e-9)
-                progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
+            if let resume {
+                session = try TrainingSession.resume(resume, epochs: epochs, data: data, limit: limit,
+                                                     fixed: try fixedSettings(), resources: resources)
+            } else {
+                session = try TrainingSession.start(try newRunConfig(), data: data, in: out ?? RunFolder.defaultPath(for: data[0]),
+                                                    force: force, resources: resources)
             }
+        } catch let error as ValidationError {
+            throw error
         } catch {
-            progress.finish()
             throw RunFailure("\(error)")
         }
-        progress.finish()
-        if let note = dataset.skippedSummary() { warn(note) }
-        let m = config.model
-        let run = try TrainingRun(folder: folder, config: config, dataset: dataset, threads: threads.threads,
-                                  resume: resume != nil, progress: progress)
-        if resume != nil && run.state.epoch >= config.training.epochs {
-            print("\(folder) has already trained \(run.state.epoch) epochs; pass --epochs with a larger total to train further")
-            return
+        let outcome: TrainingSession.Outcome
+        do {
+            outcome = try session.run()
+        } catch {
+            throw RunFailure("\(error)")
         }
-        print("\(resume == nil ? "training" : "resuming") in \(folder): \(dataset.count) images "
-              + "(\(run.trainIndices.count) train, \(run.validationIndices.count) validation), "
-              + "\(m.size)×\(m.size)×\(m.channels), \(m.summary), "
-              + "\(run.trainer.network.parameterCount) parameters, batch \(config.training.batch), "
-              + "\(config.training.epochs) epochs" + (resume != nil ? " (from epoch \(run.state.epoch + 1))" : ""))
-        switch try run.run() {
-        case .finished:
-            print("done: \(folder)/report.html, reconstructions.png, samples.png, model.safetensors")
-        case .interrupted:
-            throw ExitCode(130)
-        case .diverged:
-            throw ExitCode(2)
+        switch outcome {
+        case .finished, .alreadyTrained: return
+        case .interrupted: throw ExitCode(130)
+        case .diverged: throw ExitCode(2)
         }
     }
 
-    static func defaultFolder(for data: String) -> String {
-        let name = URL(fileURLWithPath: data).standardizedFileURL.lastPathComponent
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return "Output/\(name.isEmpty ? "run" : name)-\(formatter.string(from: Date()))"
+    /// The settings of a new run, from the flags and their defaults.
+    func newRunConfig() throws -> RunConfig {
+        guard let model = try modelConfig() else { throw ValidationError("name a folder of images to train on") }
+        var t = TrainOptions()
+        t.epochs = epochs ?? 10
+        t.batch = batch ?? preset.flatMap { ModelConfig.presetBatch[$0] } ?? 64
+        t.learningRate = lr ?? t.learningRate
+        t.beta = beta ?? t.beta
+        t.seed = seed ?? t.seed
+        t.validationFraction = valFraction ?? t.validationFraction
+        t.clipNorm = clipNorm
+        let decay = averageDecay ?? TrainOptions.defaultAverageDecay
+        t.averageDecay = decay > 0 ? decay : nil
+        let preparation = ImagePreparation(size: model.size, channels: model.channels, fit: fit ?? .crop,
+                                           background: background.flatMap(Background.init) ?? .white)
+        let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        return RunConfig(model: model, data: preparation, training: t, dataFolders: absolute, limit: limit)
+    }
+
+    /// Whether two paths name one folder.
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        let resolve = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return resolve(a) == resolve(b)
     }
 }
 

@@ -36,11 +36,11 @@ import ImageIO
     }
 
     @Test func validationSplitIsFixedBySeed() {
-        let a = TrainingRun.split(count: 100, fraction: 0.05, seed: 1)
+        let a = ImageBatches.split(count: 100, fraction: 0.05, seed: 1)
         #expect(a.validation.count == 5 && a.train.count == 95)
         #expect(Set(a.validation).isDisjoint(with: a.train))
-        #expect(TrainingRun.split(count: 100, fraction: 0.05, seed: 1).validation == a.validation)
-        #expect(TrainingRun.split(count: 100, fraction: 0.05, seed: 2).validation != a.validation)
-        #expect(TrainingRun.split(count: 1, fraction: 0.05, seed: 1).validation.isEmpty)
+        #expect(ImageBatches.split(count: 100, fraction: 0.05, seed: 1).validation == a.validation)
+        #expect(ImageBatches.split(count: 100, fraction: 0.05, seed: 2).validation != a.validation)
+        #expect(ImageBatches.split(count: 1, fraction: 0.05, seed: 1).validation.isEmpty)
     }
 }

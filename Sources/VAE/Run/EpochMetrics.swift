@@ -1,0 +1,18 @@
+// EpochMetrics: one line of metrics.jsonl, an epoch's figures.
+
+public struct EpochMetrics: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var step: Int
+    public var trainLoss: Double
+    public var trainNegELBO: Double
+    public var trainReconstruction: Double
+    public var trainKL: Double
+    public var valNegELBO: Double?
+    public var valReconstruction: Double?
+    public var valKL: Double?
+    public var trainBitsPerDim: Double
+    public var valBitsPerDim: Double?
+    public var skippedSteps: Int
+    public var imagesPerSecond: Double
+    public var elapsedSeconds: Double
+}

@@ -1,0 +1,151 @@
+// TrainingSession: one `vae train`: the locked run folder, the data, the trainer and the loop, and what each epoch leaves behind.
+import Foundation
+import ImageIO
+import VAECore
+
+public final class TrainingSession {
+    public let folder: RunFolder
+    public let config: RunConfig
+    public let batches: ImageBatches
+    public let trainer: Trainer
+    public let loop: TrainingLoop
+    public let resumed: Bool
+    /// The weights validated, drawn and saved: the moving average when there is one.
+    let viewer: Model
+    let validation: ImageDataset
+    let progress: ProgressLine
+    /// Ordinary messages (stdout in the tool) and warnings (stderr).
+    let say: (String) -> Void
+    let warn: (String) -> Void
+
+    public enum Outcome: Equatable { case finished, interrupted, diverged, alreadyTrained }
+
+    /// How a session loads and computes; none of it changes the result.
+    public struct Resources {
+        public var threads: Int
+        public var decode: DecodeOptions
+        public var progress: ProgressLine
+        public var say: (String) -> Void
+        public var warn: (String) -> Void
+
+        public init(threads: Int, decode: DecodeOptions = DecodeOptions(), progress: ProgressLine = ProgressLine(),
+                    say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) }) {
+            (self.threads, self.decode, self.progress, self.say, self.warn) = (threads, decode, progress, say, warn)
+        }
+    }
+
+    /// A new run of `config` in `path` (created; refused when it holds other files, unless
+    /// `force`), on the images under `data` (as typed; `config.dataFolders` holds them absolute).
+    public static func start(_ config: RunConfig, data: [String], in path: String, force: Bool,
+                             resources: Resources) throws -> TrainingSession {
+        if let problem = config.model.problem { throw RunError.invalid(problem) }
+        let folder = try RunFolder.newRun(at: path, force: force)
+        return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
+    }
+
+    /// Continues the run in `path`, up to `epochs` in all when given, on `data` when given (else
+    /// the saved folders). Each of `fixed` must agree with the saved settings.
+    public static func resume(_ path: String, epochs: Int?, data: [String], limit: Int?, fixed: [FixedSetting],
+                              resources: Resources) throws -> TrainingSession {
+        let folder = try RunFolder.existingRun(at: path)
+        var config = try folder.readConfig()
+        if let problem = config.model.problem { throw RunError.corrupt(path: folder.file(Checkpoint.configFile), reason: problem) }
+        var checks = fixed
+        // Runs saved before config.json kept --limit cannot say what it was: the flag is taken as given.
+        if let limit, config.version >= RunConfig.limitVersion {
+            checks.append(FixedSetting("--limit", given: limit, saved: \.limit, show: { $0.map(String.init) ?? "none" }))
+        } else if let limit {
+            config.limit = limit
+        }
+        // From here on config.json says whether a limit applies.
+        config.version = Swift.max(config.version, RunConfig.limitVersion)
+        let conflicts = checks.compactMap { $0.conflict(with: config) }
+        guard conflicts.isEmpty else { throw ResumeConflict(folder: path, conflicts: conflicts) }
+        if let epochs { config.training.epochs = epochs }
+        return try TrainingSession(folder: folder, config: config, data: data.isEmpty ? config.dataFolders : data,
+                                   resuming: true, resources: resources)
+    }
+
+    init(folder: RunFolder, config: RunConfig, data: [String], resuming: Bool, resources: Resources) throws {
+        (self.folder, self.config, self.resumed) = (folder, config, resuming)
+        (progress, say, warn) = (resources.progress, resources.say, resources.warn)
+        let dataset = try Self.load(data, config: config, resources: resources)
+        // Written once the images load (a folder whose data failed stays empty) and before any
+        // step, so that a run stopped before its first checkpoint can be resumed.
+        try folder.writeConfig(config)
+        let t = config.training
+        batches = ImageBatches(dataset: dataset, validationFraction: t.validationFraction, seed: t.seed)
+        guard !batches.trainIndices.isEmpty else { throw RunError.invalid("no images left to train on after the validation split") }
+        let network = Network(config: config.model)
+        let averaging = (t.averageDecay ?? 0) > 0
+        // A run stopped before its first checkpoint starts again from its seed.
+        let point = resuming && folder.hasTrainingState ? try folder.resumePoint(network: network, averaging: averaging) : nil
+        trainer = Trainer(network: network, batch: t.batch, seed: t.seed,
+                          adam: AdamSettings(learningRate: t.learningRate), beta: t.beta, shards: t.shards,
+                          threads: resources.threads, params: point?.params, averageDecay: t.averageDecay, average: point?.average)
+        trainer.clipNorm = t.clipNorm
+        trainer.configureBLAS()
+        var state = point?.state ?? TrainingState()
+        point?.restore(trainer.adam)
+        let fingerprint = DataFingerprint.of(paths: dataset.paths, folders: data)
+        if let point, !DataFingerprint.matches(saved: point.state.dataFingerprint, current: fingerprint) {
+            resources.warn("warning: the image folder changed since this run was saved; the data order will differ")
+        }
+        state.dataFingerprint = fingerprint
+        loop = TrainingLoop(trainer: trainer, source: batches, batchSize: t.batch, epochs: t.epochs,
+                            maxBadSteps: t.maxBadSteps, state: state)
+        guard state.batchInEpoch <= loop.stepsPerEpoch else {
+            throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "batch \(state.batchInEpoch) of an epoch "
+                + "of \(loop.stepsPerEpoch) batches: the training state does not fit these images and this batch size")
+        }
+        if let point, point.modelIsStale {
+            try folder.rewriteModel(config: config, network: network, weights: point.average ?? point.params, state: point.state)
+            resources.warn("note: \(Checkpoint.modelFile) was not from the training state's checkpoint (epoch \(point.state.epoch), "
+                + "step \(point.state.step); a save was cut short): written again from it")
+        }
+        validation = batches.validationSet
+        viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: 32)
+        loop.delegate = self
+    }
+
+    static func load(_ data: [String], config: RunConfig, resources: Resources) throws -> ImageDataset {
+        let start = Date(), progress = resources.progress
+        defer { progress.finish() }     // also when loading fails, before the error is printed
+        let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
+                                       options: resources.decode, limit: config.limit) { done, total in
+            let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+            progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
+        }
+        progress.finish()
+        if let note = dataset.skippedSummary() { resources.warn(note) }
+        return dataset
+    }
+
+    public var state: TrainingState { loop.state }
+
+    /// Trains to the configured number of epochs, or until Ctrl-C or divergence.
+    public func run() throws -> Outcome {
+        if resumed && loop.state.epoch >= config.training.epochs {
+            say("\(folder.path) has already trained \(loop.state.epoch) epochs; pass --epochs with a larger total to train further")
+            return .alreadyTrained
+        }
+        let m = config.model, dataset = batches.dataset
+        say("\(resumed ? "resuming" : "training") in \(folder.path): \(dataset.count) images "
+            + "(\(batches.trainIndices.count) train, \(batches.validationIndices.count) validation), "
+            + "\(m.size)×\(m.size)×\(m.channels), \(m.summary), "
+            + "\(trainer.network.parameterCount) parameters, batch \(config.training.batch), "
+            + "\(config.training.epochs) epochs" + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
+        try folder.metrics.trim(after: loop.state.epoch)
+        let outcome = try StopRequest.catchingInterrupt { requested in
+            loop.stopRequested = requested
+            return try loop.run()
+        }
+        switch outcome {
+        case .finished:
+            say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
+            return .finished
+        case .interrupted: return .interrupted
+        case .diverged: return .diverged
+        }
+    }
+}
