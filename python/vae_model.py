@@ -11,6 +11,7 @@ other. Used by the golden-fixture scripts and by hand; never in CI (needs torch)
 """
 import json, math, os
 import torch, torch.nn as nn, torch.nn.functional as F
+import discretized_logistic
 
 
 def plain(size, channels, widths, hidden, latent, likelihood="bernoulli", log_scale=math.log(0.1),
@@ -36,6 +37,14 @@ def plain(size, channels, widths, hidden, latent, likelihood="bernoulli", log_sc
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
+DEFAULT_MIXTURES = 5  # LogisticMixtureLikelihood.defaultMixtures
+
+
+def likelihood_channels(cfg):
+    """Decoder output channels the likelihood reads: one per image channel, or the logistic mixture's planes."""
+    if cfg.get("likelihood", "bernoulli") == "logistic":
+        return discretized_logistic.output_channels(cfg["channels"], cfg.get("mixtures") or DEFAULT_MIXTURES)
+    return cfg["channels"]
 
 
 class BlockVAE(nn.Module):
@@ -49,8 +58,8 @@ class BlockVAE(nn.Module):
         self.enc_steps, shape = self._build(cfg["encoder"], shape, cfg["channels"])
         assert len(shape) == 1, "the encoder must end flat"
         self.mu, self.logvar = nn.Linear(shape[0], cfg["latent"]), nn.Linear(shape[0], cfg["latent"])
-        self.dec_steps, shape = self._build(cfg["decoder"], (cfg["latent"],), cfg["channels"])
-        assert shape == (cfg["channels"], cfg["size"], cfg["size"]), shape
+        self.dec_steps, shape = self._build(cfg["decoder"], (cfg["latent"],), likelihood_channels(cfg))
+        assert shape == (likelihood_channels(cfg), cfg["size"], cfg["size"]), shape
         if cfg.get("likelihood", "bernoulli") == "gaussian" and cfg.get("learnScale"):
             self.log_scale = nn.Parameter(torch.tensor([float(cfg["logScale"])]))
 
@@ -110,6 +119,8 @@ class BlockVAE(nn.Module):
 
     def nll(self, out, x):
         """−log p(x | decoder output) per image, in nats."""
+        if self.cfg.get("likelihood", "bernoulli") == "logistic":
+            return discretized_logistic.nll(out, x, self.cfg.get("mixtures") or DEFAULT_MIXTURES)
         if self.cfg.get("likelihood", "bernoulli") == "bernoulli":
             return F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
         log_scale = self.log_scale if hasattr(self, "log_scale") else torch.tensor(float(self.cfg["logScale"]))

@@ -15,8 +15,44 @@ public struct EvaluationResult: Sendable, Codable {
     public var k: Int
     public var activeUnits: Int
     public var latent: Int
+    /// The likelihood the figures are under; it says what bits/dim means (README, "Likelihoods and bits/dim").
+    public var likelihood: LikelihoodKind = .bernoulli
+    /// −ELBO and the IWAE bound in bits per dimension of the 8-bit data (`likelihood.bitsPerDimension`);
+    /// nil under Bernoulli, which is no distribution over the 256 levels.
+    public var negativeELBODataBitsPerDim: Double?
+    public var iwaeDataBitsPerDim: Double?
 
+    /// nats/(D·ln 2): the likelihood's own figure per dimension, whatever it is a likelihood of.
     public func bitsPerDimension(_ nats: Double) -> Double { nats / (Double(dimensions) * log(2)) }
+
+    /// Bits per dimension of the 8-bit data, or nil when the likelihood gives none (Bernoulli).
+    public func dataBitsPerDimension(_ nats: Double) -> Double? {
+        likelihood.eightBitCorrection == nil ? nil : likelihood.bitsPerDimension(nats: nats, dimensions: dimensions)
+    }
+}
+
+extension LikelihoodKind {
+    /// Nats per dimension that turn −log p(x) under this likelihood into −log P of the 8-bit levels the
+    /// images came from, or nil when there is no such figure.
+    /// - logistic: 0, it is a distribution over the 256 levels already.
+    /// - gaussian: ln 255. The images' values are k/255, so level k owns the bin of width 1/255 around
+    ///   k/255, and a density p gives it P(k) ≈ p(k/255)·(1/255) (the midpoint rule; its relative error
+    ///   is O((1/255σ)²), negligible while σ ≫ 1/255): −log P(k) ≈ −log p(k/255) + ln 255. (Data scaled
+    ///   as (k + u)/256, as RealNVP and Glow do, would have bins 1/256 wide and the correction ln 256.)
+    /// - bernoulli: nil. Binary cross-entropy against an intensity is not the probability of any level.
+    public var eightBitCorrection: Double? {
+        switch self {
+        case .logistic: return 0
+        case .gaussian: return log(255)
+        case .bernoulli: return nil
+        }
+    }
+
+    /// Bits per dimension of `nats` per image of `dimensions` values: (nats + D·correction)/(D·ln 2),
+    /// the 8-bit figure where there is one, else the likelihood's own (Bernoulli's cross-entropy).
+    public func bitsPerDimension(nats: Double, dimensions: Int) -> Double {
+        (nats + Double(dimensions) * (eightBitCorrection ?? 0)) / (Double(dimensions) * log(2))
+    }
 }
 
 extension Model {
@@ -95,8 +131,11 @@ extension Model {
             if variance > 0.01 { active += 1 }
         }
         let meanRecon = recon.reduce(0, +) / Double(N), meanKL = kl.reduce(0, +) / Double(N)
-        return EvaluationResult(images: N, dimensions: n, negativeELBO: meanRecon + meanKL, reconstruction: meanRecon,
-                                kl: meanKL, iwae: k > 0 ? iwae.reduce(0, +) / Double(N) : nil, k: k,
-                                activeUnits: active, latent: L)
+        var result = EvaluationResult(images: N, dimensions: n, negativeELBO: meanRecon + meanKL, reconstruction: meanRecon,
+                                      kl: meanKL, iwae: k > 0 ? iwae.reduce(0, +) / Double(N) : nil, k: k,
+                                      activeUnits: active, latent: L, likelihood: config.likelihood)
+        result.negativeELBODataBitsPerDim = result.dataBitsPerDimension(result.negativeELBO)
+        result.iwaeDataBitsPerDim = result.iwae.flatMap(result.dataBitsPerDimension)
+        return result
     }
 }

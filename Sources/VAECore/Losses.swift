@@ -57,7 +57,7 @@ public func expOfNonPositive(_ x: Float) -> Float {
     return p * Float(bitPattern: UInt32(truncatingIfNeeded: exponent + 127) << 23)
 }
 
-/// log(1 + u) for u in [0, 1], as 2·atanh(s) with s = u/(2 + u) ≤ 1/3 (no cancellation for small u),
+/// log(1 + u) for u in [−½, 1], as 2·atanh(s) with |s| = |u/(2 + u)| ≤ 1/3 (no cancellation for small u),
 /// by its odd series to s¹³ (relative error under 1e-8).
 @inline(__always)
 public func log1pOfUnit(_ u: Float) -> Float {

@@ -8,6 +8,8 @@ struct Evaluate: ParsableCommand {
         abstract: "Measure how well a trained model explains a folder of images.",
         discussion: """
         Reports, per image: the negative ELBO with one z per image, and the importance-weighted bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats and in bits per dimension; the mean KL(q(z|x) ‖ p(z)); and the number of active latent units (variance of the posterior mean over the data above 0.01). Lower is better.
+
+        bits/dim is a log-likelihood of the 8-bit pixels under --likelihood logistic, and under gaussian with the dequantisation correction (+ ln 255 nats per dimension); under bernoulli (on intensities) it is the cross-entropy per dimension and not a likelihood of the 8-bit data.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
@@ -35,6 +37,15 @@ struct Evaluate: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
+    /// What the bits/dim above are, per likelihood (README, "Likelihoods and bits/dim").
+    static let bitsNote: [LikelihoodKind: String] = [
+        .logistic: "bits/dim: -log2 P of the 8-bit pixels per dimension under the discretized logistic mixture, a true likelihood of the data",
+        .gaussian: "bits/dim: of the 8-bit pixels, the Gaussian density's -log p on the values k/255 plus ln 255 per dimension "
+            + "(dequantisation: each level's bin is 1/255 wide; sound while the scale is well above 1/255); the nats are the density's",
+        .bernoulli: "bits/dim: Bernoulli cross-entropy per dimension on intensities, NOT a likelihood of the 8-bit data "
+            + "(compare it only with other Bernoulli models; --likelihood logistic gives one)",
+    ]
+
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
         let prep = try dataPreparation(of: model, in: runFolder)
@@ -58,11 +69,14 @@ struct Evaluate: ParsableCommand {
             return
         }
         print("images \(result.images) (\(result.dimensions) dimensions each)")
+        // bits/dim of the 8-bit data where the likelihood gives one, else Bernoulli's cross-entropy per dimension.
+        let bits = { (nats: Double) in result.dataBitsPerDimension(nats) ?? result.bitsPerDimension(nats) }
         print(String(format: "neg_elbo %.2f nats  %.4f bits/dim  (reconstruction %.2f + KL %.2f)", result.negativeELBO,
-                     result.bitsPerDimension(result.negativeELBO), result.reconstruction, result.kl))
+                     bits(result.negativeELBO), result.reconstruction, result.kl))
         if let iwae = result.iwae {
-            print(String(format: "iwae_k%d %.2f nats  %.4f bits/dim", result.k, iwae, result.bitsPerDimension(iwae)))
+            print(String(format: "iwae_k%d %.2f nats  %.4f bits/dim", result.k, iwae, bits(iwae)))
         }
+        print(Self.bitsNote[result.likelihood]!)
         print("active_units \(result.activeUnits) of \(result.latent)")
         print(String(format: "seconds %.1f", Date().timeIntervalSince(start)))
     }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import VAE
+import VAECore
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,8 +63,12 @@ struct Train: ParsableCommand {
     @Option(help: "Weight of the KL term (default 1, the true ELBO; below 1 sharper reconstructions, above 1 a smoother latent space).")
     var beta: Float?
 
-    @Option(help: "Pixel likelihood: bernoulli (binary cross-entropy, the default) or gaussian.")
+    @Option(help: ArgumentHelp("Pixel likelihood: bernoulli (binary cross-entropy, the default), gaussian, or logistic (a discretized logistic mixture over the 256 levels, PixelCNN++'s).",
+                               discussion: "Only the logistic mixture gives a true likelihood of the 8-bit data; bits/dim under each: README, \"Likelihoods and bits/dim\"."))
     var likelihood: LikelihoodKind?
+
+    @Option(help: "Components of the logistic mixture (with --likelihood logistic; default \(LogisticMixtureLikelihood.defaultMixtures)).")
+    var mixtures: Int?
 
     @Option(help: "Standard deviation of the Gaussian likelihood (with --likelihood gaussian; default 0.1).")
     var gaussianScale: Float?
@@ -125,6 +130,14 @@ struct Train: ParsableCommand {
         if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
         if let beta, !(beta >= 0 && beta.isFinite) { throw ValidationError("--beta must be zero or positive") }
+        if let mixtures {
+            guard (1...LogisticMixtureLikelihood.maxMixtures).contains(mixtures) else {
+                throw ValidationError("--mixtures must be between 1 and \(LogisticMixtureLikelihood.maxMixtures)")
+            }
+            if likelihood != .logistic && model == nil && resume == nil {
+                throw ValidationError("--mixtures is for --likelihood logistic")
+            }
+        }
         if let gaussianScale, !(gaussianScale > 0 && gaussianScale.isFinite) {
             throw ValidationError("--gaussian-scale must be a positive number")
         }
@@ -148,7 +161,8 @@ struct Train: ParsableCommand {
             let clashing = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
                             ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
                             ("--activation", activation != nil), ("--likelihood", likelihood != nil),
-                            ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale)].filter(\.1).map(\.0)
+                            ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale),
+                            ("--mixtures", mixtures != nil)].filter(\.1).map(\.0)
             guard clashing.isEmpty else {
                 throw ValidationError("--model describes the whole model: drop \(clashing.joined(separator: ", "))")
             }
@@ -165,6 +179,7 @@ struct Train: ParsableCommand {
         }
         (choice.likelihood, choice.gaussianScale) = (likelihood ?? .bernoulli, gaussianScale ?? 0.1)
         choice.learnScale = learnScale
+        choice.mixtures = mixtures
         choice.initialization = initialization
         choice.activation = activation ?? .relu
         do { return try choice.config() } catch { throw ValidationError("\(error)") }

@@ -1,5 +1,6 @@
 // ModelChoice: what `vae train`'s model flags ask for (a preset, or sizes), turned into a ModelConfig with the defaults.
 import Foundation
+import VAECore
 
 public struct ModelChoice: Sendable {
     /// A reference model (ModelConfig.presets); the other fields override its values.
@@ -10,6 +11,8 @@ public struct ModelChoice: Sendable {
     /// σ of the Gaussian likelihood (its log is stored).
     public var gaussianScale: Float = 0.1
     public var learnScale = false
+    /// Components of the logistic mixture (nil: the default).
+    public var mixtures: Int?
     public var initialization: Initialization = .kaiming
     public var activation: Activation = .relu
 
@@ -66,10 +69,11 @@ public struct ModelChoice: Sendable {
             throw ModelError("image size \(size) is not divisible by \(divisor) (2^\(widths.count) for \(widths.count) "
                              + "convolutions): use --size \(below == 0 ? above : below) or \(above), or fewer --widths")
         }
-        let config = ModelConfig.plain(size: size, channels: channels ?? base?.channels ?? 3, widths: widths,
+        var config = ModelConfig.plain(size: size, channels: channels ?? base?.channels ?? 3, widths: widths,
                                        hidden: hidden ?? base?.hidden, latent: latent ?? base?.latent ?? 32,
                                        likelihood: likelihood, logScale: log(gaussianScale), learnScale: learnScale,
                                        initialization: initialization, activation: activation)
+        if likelihood == .logistic { config.mixtures = mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
         if let problem = config.problem { throw ModelError(problem) }
         return config
     }

@@ -1,11 +1,14 @@
 // ModelConfig: the Codable description of a VAE as two block lists and a likelihood, saved in config.json.
 import Foundation
+import VAECore
 
 public enum LikelihoodKind: String, Codable, Sendable, CaseIterable {
     /// Pixels in [0, 1] as Bernoulli probabilities: binary cross-entropy with logits.
     case bernoulli
     /// Pixels as Gaussian with the decoder's output as mean and one scale (fixed or learned).
     case gaussian
+    /// 8-bit pixels as a discretized mixture of logistics (PixelCNN++, NVAE) with `mixtures` components.
+    case logistic
 }
 
 /// How weights start (biases too, for PyTorch's scheme).
@@ -74,6 +77,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var logScale: Float = log(0.1)
     public var learnScale: Bool = false
     public var initialization: Initialization = .kaiming
+    /// For the logistic likelihood: the mixture's components (nil: LogisticMixtureLikelihood.defaultMixtures).
+    public var mixtures: Int?
 
     public init(size: Int, channels: Int, latent: Int, encoder: [Block], decoder: [Block],
                 likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1), learnScale: Bool = false,
@@ -144,12 +149,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             return parts.map { "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
         }
         return "\(describe(encoder)) → latent \(latent) → \(describe(decoder)) → \(likelihood.rawValue)"
+            + (likelihood == .logistic ? " ×\(mixtures ?? LogisticMixtureLikelihood.defaultMixtures)" : "")
     }
 
     // MARK: config.json
 
     enum CodingKeys: String, CodingKey {
         case size, channels, latent, encoder, decoder, likelihood, logScale, learnScale, initialization
+        case mixtures
     }
 
     /// The keys of config.json files written before block lists (the plain family, described by
@@ -171,6 +178,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                       decoder: try c.decode([Block].self, forKey: .decoder), likelihood: likelihood,
                       logScale: logScale, learnScale: learnScale,
                       initialization: try c.decodeIfPresent(Initialization.self, forKey: .initialization) ?? .kaiming)
+            mixtures = try c.decodeIfPresent(Int.self, forKey: .mixtures)
             return
         }
         let legacy = try decoder.container(keyedBy: LegacyKeys.self)

@@ -35,6 +35,12 @@ struct NetworkPlan {
                 throw ModelError("the Gaussian log-scale \(config.logScale) is out of range")
             }
             likelihood = GaussianLikelihood(logScale: config.logScale, learnScale: config.learnScale)
+        case .logistic:
+            let mixtures = config.mixtures ?? LogisticMixtureLikelihood.defaultMixtures
+            guard (1...LogisticMixtureLikelihood.maxMixtures).contains(mixtures) else {
+                throw ModelError("\(mixtures) mixture components is out of range (1–\(LogisticMixtureLikelihood.maxMixtures))")
+            }
+            likelihood = LogisticMixtureLikelihood(mixtures: mixtures)
         }
         guard (1...Self.maxSide).contains(config.size) else { throw ModelError("image size \(config.size) is out of range (1–\(Self.maxSide))") }
         guard [1, 3].contains(config.channels) else { throw ModelError("channels must be 1 or 3, not \(config.channels)") }

@@ -3,7 +3,10 @@ import Foundation
 import ImageIO
 
 extension TrainingSession: TrainingLoopDelegate {
-    var bitsPerNat: Double { 1 / (Double(config.model.imageFloats) * log(2)) }
+    /// Of the 8-bit data under the logistic and (dequantised) Gaussian likelihoods; Bernoulli's cross-entropy per dimension.
+    func bitsPerDimension(_ nats: Double) -> Double {
+        config.model.likelihood.bitsPerDimension(nats: nats, dimensions: config.model.imageFloats)
+    }
 
     var lowerRateAdvice: String {
         let t = config.training
@@ -48,14 +51,14 @@ extension TrainingSession: TrainingLoopDelegate {
         let trainNegELBO = sums.meanReconstruction + sums.meanKL
         var metrics = EpochMetrics(epoch: state.epoch, step: state.step, trainLoss: sums.meanLoss, trainNegELBO: trainNegELBO,
                                    trainReconstruction: sums.meanReconstruction, trainKL: sums.meanKL,
-                                   trainBitsPerDim: trainNegELBO * bitsPerNat, skippedSteps: sums.skippedSteps,
+                                   trainBitsPerDim: bitsPerDimension(trainNegELBO), skippedSteps: sums.skippedSteps,
                                    imagesPerSecond: imagesPerSecond, elapsedSeconds: state.trainSeconds)
         if validation.count > 0 {
             let v = viewer.evaluate(validation, k: 0, seed: config.training.seed)
             metrics.valNegELBO = v.negativeELBO
             metrics.valReconstruction = v.reconstruction
             metrics.valKL = v.kl
-            metrics.valBitsPerDim = v.negativeELBO * bitsPerNat
+            metrics.valBitsPerDim = bitsPerDimension(v.negativeELBO)
         }
         try folder.metrics.append(metrics)
         try writePictures()
