@@ -22,8 +22,9 @@ from vae_model import BlockVAE, plain  # noqa: E402
 
 
 def flat(t):
-    """As float32 values (the Swift side reads them as Float; float64 ones below 1e-38 would not fit)."""
-    return [float(v) for v in t.detach().float().reshape(-1).tolist()]
+    """As float32 values, subnormals as 0: the Swift side reads them as Float, and a test thread that
+    flushes subnormals (as the compute threads do) cannot parse one."""
+    return [float(v) if abs(v) >= 1.1754944e-38 else 0.0 for v in t.detach().float().reshape(-1).tolist()]
 
 
 def flat64(t):
