@@ -36,7 +36,7 @@ extension Train {
             fixed.append(FixedSetting("--gaussian-scale", given: model.logScale, saved: \.model.logScale, show: { String(format: "%g", exp($0)) }))
         }
         if learnScale { fixed.append(FixedSetting("--learn-scale", given: true, saved: \.model.learnScale)) }
-        if let mixtures { fixed.append(FixedSetting("--mixtures", given: Int?(mixtures), saved: \.model.mixtures, show: { $0.map(String.init) ?? "none" })) }
+        if let mixtures { fixed.append(FixedSetting("--mixtures", given: mixtures, saved: \.model.mixtureCount)) }
         if initialization != .kaiming {
             fixed.append(FixedSetting("--initialization", given: model.initialization, saved: \.model.initialization,
                                       show: { $0.rawValue }))

@@ -79,6 +79,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var initialization: Initialization = .kaiming
     /// For the logistic likelihood: the mixture's components (nil: LogisticMixtureLikelihood.defaultMixtures).
     public var mixtures: Int?
+    /// The components a logistic likelihood has, the default filled in.
+    public var mixtureCount: Int { mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
 
     public init(size: Int, channels: Int, latent: Int, encoder: [Block], decoder: [Block],
                 likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1), learnScale: Bool = false,
@@ -149,7 +151,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             return parts.map { "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
         }
         return "\(describe(encoder)) → latent \(latent) → \(describe(decoder)) → \(likelihood.rawValue)"
-            + (likelihood == .logistic ? " ×\(mixtures ?? LogisticMixtureLikelihood.defaultMixtures)" : "")
+            + (likelihood == .logistic ? " ×\(mixtureCount)" : "")
     }
 
     // MARK: config.json

@@ -36,7 +36,7 @@ struct NetworkPlan {
             }
             likelihood = GaussianLikelihood(logScale: config.logScale, learnScale: config.learnScale)
         case .logistic:
-            let mixtures = config.mixtures ?? LogisticMixtureLikelihood.defaultMixtures
+            let mixtures = config.mixtureCount
             guard (1...LogisticMixtureLikelihood.maxMixtures).contains(mixtures) else {
                 throw ModelError("\(mixtures) mixture components is out of range (1–\(LogisticMixtureLikelihood.maxMixtures))")
             }
