@@ -166,7 +166,7 @@ public struct LogisticMixtureLikelihood: Likelihood {
                         let gBeta = gradient + (meanPlane(1, k, channels: C) + 2 * K) * P + start
                         let gGamma = gradient + (meanPlane(2, k, channels: C) + 2 * K) * P + start
                         let alpha = tanhs + k * n0, beta = tanhs + (K + k) * n0, gamma = tanhs + (2 * K + k) * n0
-                        let gmG = gMeanOf(dm, 1, k, n0), gmB = gMeanOf(dm, 2, k, n0)
+                        let gmG = dm + (K + k) * n0, gmB = dm + (2 * K + k) * n0   // ∂lp/∂m of G and B
                         let x0 = x, x1 = x + n0
                         for p in 0..<n {
                             gAlpha[p] = lp[p] * gmG[p] * x0[p] * (1 - alpha[p] * alpha[p])
@@ -180,9 +180,6 @@ public struct LogisticMixtureLikelihood: Likelihood {
         }
         return total
     }
-
-    @inline(__always)
-    func gMeanOf(_ dm: FloatPointer, _ c: Int, _ k: Int, _ n0: Int) -> FloatPointer { dm + (c * mixtures + k) * n0 }
 
     /// E[x | output] in [0, 1]: Σ_k π_k E_k[x]. A component's expectation of a channel is that of
     /// the logistic clamped to [−1, 1] (the edge bins take the tails), −1 + s·(softplus((m+1)/s) −
