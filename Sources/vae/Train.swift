@@ -97,6 +97,10 @@ struct Train: ParsableCommand {
     @Option(help: "Refuse images larger than this many megapixels (at most 1000); the loading threads together decode at most this many at once.")
     var maxMegapixels: Double = 100
 
+    @Option(help: ArgumentHelp("Memory the run may take, in GB (default: what the machine has available now, less a tenth).",
+                               discussion: "The run works out what it needs (images, weights and optimiser state, workspaces, decoding) before allocating, and stops with the figure and what to change when that is more."))
+    var memory: Double?
+
     @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>); must be new or empty.")
     var out: String?
 
@@ -137,6 +141,7 @@ struct Train: ParsableCommand {
         if let valFraction, !(0..<1).contains(valFraction) { throw ValidationError("--val-fraction must be at least 0 and below 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         try PixelLimit.validate(maxMegapixels)
+        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a positive number of GB, e.g. 8") }
         if let background, Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         _ = try modelConfig()
     }
@@ -173,7 +178,8 @@ struct Train: ParsableCommand {
     func run() throws {
         let resources = TrainingSession.Resources(threads: threads.threads,
                                                   decode: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)),
-                                                  say: { print($0) }, warn: warn)
+                                                  say: { print($0) }, warn: warn,
+                                                  memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget())
         let session: TrainingSession
         do {
             if let resume {

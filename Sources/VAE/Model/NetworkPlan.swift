@@ -103,9 +103,11 @@ struct NetworkPlan {
             return "\(module).\(counters[module, default: 0])"
         }
         func fail(_ reason: String) -> ModelError { ModelError("\(place) (\(block.kind.rawValue)): \(reason)") }
+        // A linear layer's features can be a whole flattened image; planes' channels are fewer.
+        let most = block.kind == .linear ? maxFloatsPerImage : maxChannels
         func outChannels() throws -> Int {
-            guard let output, (1...maxChannels).contains(output) else {
-                throw fail("channels \(output.map(String.init) ?? "missing") out of range (1–\(maxChannels))")
+            guard let output, (1...most).contains(output) else {
+                throw fail("channels \(output.map(String.init) ?? "missing") out of range (1–\(most))")
             }
             return output
         }

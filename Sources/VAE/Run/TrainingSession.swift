@@ -27,10 +27,14 @@ public final class TrainingSession {
         public var progress: ProgressLine
         public var say: (String) -> Void
         public var warn: (String) -> Void
+        /// Bytes the run may take; it is refused before allocating when it would need more.
+        public var memoryBudget: Int
 
         public init(threads: Int, decode: DecodeOptions = DecodeOptions(), progress: ProgressLine = ProgressLine(),
-                    say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) }) {
+                    say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) },
+                    memoryBudget: Int = MemoryPlan.defaultBudget()) {
             (self.threads, self.decode, self.progress, self.say, self.warn) = (threads, decode, progress, say, warn)
+            self.memoryBudget = memoryBudget
         }
     }
 
@@ -38,7 +42,7 @@ public final class TrainingSession {
     /// `force`), on the images under `data` (as typed; `config.dataFolders` holds them absolute).
     public static func start(_ config: RunConfig, data: [String], in path: String, force: Bool,
                              resources: Resources) throws -> TrainingSession {
-        if let problem = config.model.problem { throw RunError.invalid(problem) }
+        if let problem = config.problem { throw RunError.invalid(problem) }
         let folder = try RunFolder.newRun(at: path, force: force)
         return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
     }
@@ -49,7 +53,7 @@ public final class TrainingSession {
                               resources: Resources) throws -> TrainingSession {
         let folder = try RunFolder.existingRun(at: path)
         var config = try folder.readConfig()
-        if let problem = config.model.problem { throw RunError.corrupt(path: folder.file(Checkpoint.configFile), reason: problem) }
+        if let problem = config.problem { throw RunError.corrupt(path: folder.file(Checkpoint.configFile), reason: problem) }
         var checks = fixed
         // Runs saved before config.json kept --limit cannot say what it was: the flag is taken as given.
         if let limit, config.version >= RunConfig.limitVersion {
@@ -69,6 +73,7 @@ public final class TrainingSession {
     init(folder: RunFolder, config: RunConfig, data: [String], resuming: Bool, resources: Resources) throws {
         (self.folder, self.config, self.resumed) = (folder, config, resuming)
         (progress, say, warn) = (resources.progress, resources.say, resources.warn)
+        try Self.checkMemory(config, images: 0, resources: resources)
         let dataset = try Self.load(data, config: config, resources: resources)
         // Written once the images load (a folder whose data failed stays empty) and before any
         // step, so that a run stopped before its first checkpoint can be resumed.
@@ -112,13 +117,24 @@ public final class TrainingSession {
         let start = Date(), progress = resources.progress
         defer { progress.finish() }     // also when loading fails, before the error is printed
         let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
-                                       options: resources.decode, limit: config.limit) { done, total in
+                                       options: resources.decode, limit: config.limit,
+                                       admit: { try checkMemory(config, images: $0, resources: resources) }) { done, total in
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
             progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
         }
         progress.finish()
         if let note = dataset.skippedSummary() { resources.warn(note) }
         return dataset
+    }
+
+    /// Refuses the run, before anything large is allocated, when it would take more than the budget.
+    static func checkMemory(_ config: RunConfig, images: Int, resources: Resources) throws {
+        let t = config.training
+        let plan = MemoryPlan.training(model: config.model, batch: t.batch, shards: t.shards, threads: resources.threads,
+                                       images: images, averaging: (t.averageDecay ?? 0) > 0,
+                                       decodePixels: resources.decode.maxPixels)
+        try plan.check(budget: resources.memoryBudget,
+                       advice: "use a smaller --batch, --size or model, fewer images (--limit) or --threads, or raise --memory")
     }
 
     public var state: TrainingState { loop.state }
