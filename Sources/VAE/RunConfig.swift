@@ -49,6 +49,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RunError.noCheckpoint(folder: Folders.parent(of: path))
         }
+        return try decode(data, path: path)
+    }
+
+    /// Decodes config.json's bytes; `path` only names the file in errors (the fuzz target's entry point).
+    public static func decode(_ data: Data, path: String) throws -> RunConfig {
         do {
             return try JSONDecoder().decode(RunConfig.self, from: data)
         } catch {
