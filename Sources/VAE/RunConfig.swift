@@ -45,11 +45,15 @@ public struct RunConfig: Codable, Sendable, Equatable {
         try AtomicFile.write([UInt8](try encoder.encode(self)) + [0x0A], to: path)
     }
 
+    /// Reads and checks config.json: it must be a regular file of sensible size whose fields are
+    /// within bounds and agree with each other (`problem`), or the error names the file and field.
     public static func read(_ path: String) throws -> RunConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunError.noCheckpoint(folder: Folders.parent(of: path))
-        }
-        return try decode(data, path: path)
+        guard FileManager.default.fileExists(atPath: path) else { throw RunError.noCheckpoint(folder: Folders.parent(of: path)) }
+        // Errors name the file: "run/config.json: cannot read file (fifo, not a regular file)".
+        let bytes = try ImageDecoder.readFile(path, limit: 16 << 20)
+        let config = try decode(Data(bytes), path: path)
+        if let problem = config.problem { throw RunError.corrupt(path: path, reason: problem) }
+        return config
     }
 
     /// Decodes config.json's bytes; `path` only names the file in errors (the fuzz target's entry point).
@@ -57,7 +61,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(RunConfig.self, from: data)
         } catch {
-            throw RunError.corrupt(path: path, reason: "config.json does not parse (\(error.localizedDescription))")
+            throw RunError.corrupt(path: path, reason: "config.json does not parse (\(ModelChoice.reason(error)))")
         }
     }
 }

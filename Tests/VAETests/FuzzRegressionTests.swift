@@ -38,12 +38,9 @@ func fuzzRegressions(_ prefix: String, in folder: String = "fuzz-regressions") -
         }
     }
 
-    /// ModelConfig.problem computes 1 << widths.count, 0 from 64 widths on, and divides by it. Enable
-    /// once ModelConfig (not this branch's to edit) refuses so many widths.
-    @Test(.disabled("ModelConfig.problem divides by zero for 64 widths: fix pending in ModelConfig.swift"),
-          arguments: fuzzRegressions("config-", in: "fuzz-known"))
+    /// Once a crash: a config.json with 64 widths made ModelConfig.problem divide by 1 << 64 = 0.
+    @Test(arguments: fuzzRegressions("config-", in: "fuzz-known"))
     func knownConfigCrashRefused(_ path: String) throws {
-        let config = try RunConfig.read(path)
-        #expect(config.model.problem != nil)
+        #expect(throws: RunError.self) { try RunConfig.read(path) }
     }
 }
