@@ -57,11 +57,15 @@ public struct Safetensors {
 
     /// Parses a safetensors file, checking every offset against the file's size.
     public static func read(_ path: String) throws -> Safetensors {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw SafetensorsError.unreadable(path: path, reason: exists ? "permission denied" : "no such file")
+        // A regular file only (a FIFO would block), at most 16 GiB: 2^28 parameters, four copies.
+        let bytes: [UInt8]
+        do {
+            bytes = try ImageDecoder.readFile(path, limit: 16 << 30)
+        } catch let error as ImageIOError {
+            if case let .unreadable(_, reason) = error { throw SafetensorsError.unreadable(path: path, reason: reason) }
+            throw SafetensorsError.corrupt(path: path, reason: "\(error)".replacingOccurrences(of: path + ": ", with: ""))
         }
-        return try decode([UInt8](data), path: path)
+        return try decode(bytes, path: path)
     }
 
     /// Parses a safetensors file's bytes; `path` only names the file in errors.

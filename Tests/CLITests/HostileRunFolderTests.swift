@@ -68,6 +68,16 @@ import TestSupport
         try Self.expectRefused(run, data: data, "a width that is not a number")
     }
 
+    /// A FIFO in place of a run file would block a plain read for ever: refused at once.
+    @Test(arguments: ["config.json", "model.safetensors"])
+    func aFIFOInARunFolderIsRefused(_ name: String) throws {
+        let (_, run) = try Self.makeRun()
+        try FileManager.default.removeItem(atPath: run + "/" + name)
+        #expect(mkfifo(run + "/" + name, 0o644) == 0)
+        let r = try vae(["sample", run, "--count", "2", "--out", run + "/s.png"], timeout: 30)
+        #expect(r.status == 1 && r.stderr.contains(name) && r.stderr.contains("not a regular file"), "\(r.stderr)")
+    }
+
     @Test func flagsThatCostMemoryAreRefusedBeforeAllocating() throws {
         let data = try makeImageFolder(count: 4)
         let out = temporaryFolder("vae-memory-flags")
