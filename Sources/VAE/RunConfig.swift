@@ -31,12 +31,21 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// At most this many images were used (--limit), the first in sorted order; nil for all.
     /// Runs saved before the key existed used them all.
     public var limit: Int?
+    /// Made at random when the run starts and written into its checkpoints, so that a training
+    /// state copied in from another run (of the same shape) is refused; nil in older runs.
+    public var runID: String?
     /// 1: the first runs; 2: `limit` is saved (nil then means every image was used).
     public var version: Int = RunConfig.limitVersion
     public static let limitVersion = 2
 
     public init(model: ModelConfig, data: ImagePreparation, training: TrainOptions, dataFolders: [String], limit: Int? = nil) {
         (self.model, self.data, self.training, self.dataFolders, self.limit) = (model, data, training, dataFolders, limit)
+    }
+
+    /// A new random run identity: 16 hex digits.
+    public static func newRunID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16).leftPadded(to: 16)
     }
 
     public func write(to path: String) throws {
@@ -67,6 +76,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
 }
 
 import ImageIO
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
+}
 
 public enum RunError: Error, CustomStringConvertible {
     case noCheckpoint(folder: String)

@@ -97,3 +97,20 @@ import TestSupport
         }
     }
 }
+
+/// Training states that do not belong to the run, or whose position is damage.
+@Suite struct ForeignStateTests {
+    @Test func aTrainingStateFromAnotherRunIsRefused() throws {
+        let data = try makeImageFolder(count: 8)
+        let out = temporaryFolder("vae-foreign")
+        let flags = ["--size", "16", "--channels", "3", "--widths", "4,8", "--latent", "3", "--batch", "4", "--epochs", "1"]
+        for name in ["a", "b"] {
+            let r = try vae(["train", data, "--out", out + "/" + name] + flags)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        try FileManager.default.removeItem(atPath: out + "/a/training_state.safetensors")
+        try FileManager.default.copyItem(atPath: out + "/b/training_state.safetensors", toPath: out + "/a/training_state.safetensors")
+        let r = try vae(["train", "--resume", out + "/a", "--epochs", "2"])
+        #expect(r.status == 1 && r.stderr.contains("belongs to another run"), "\(r.stderr)")
+    }
+}

@@ -43,6 +43,8 @@ public final class TrainingSession {
     public static func start(_ config: RunConfig, data: [String], in path: String, force: Bool,
                              resources: Resources) throws -> TrainingSession {
         if let problem = config.problem { throw RunError.invalid(problem) }
+        var config = config
+        if config.runID == nil { config.runID = RunConfig.newRunID() }
         let folder = try RunFolder.newRun(at: path, force: force)
         return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
     }
@@ -90,6 +92,10 @@ public final class TrainingSession {
                           threads: resources.threads, params: point?.params, averageDecay: t.averageDecay, average: point?.average)
         trainer.clipNorm = t.clipNorm
         trainer.configureBLAS()
+        if let saved = point?.state.runID, let id = config.runID, saved != id {
+            throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "belongs to another run (run id \(saved); "
+                + "this run's config.json says \(id)): it cannot continue this run")
+        }
         var state = point?.state ?? TrainingState()
         point?.restore(trainer.adam)
         let fingerprint = DataFingerprint.of(paths: dataset.paths, folders: data)
