@@ -63,14 +63,16 @@ extension TrainOptions {
         let rate = learningRateSchedule
         var parts: [String] = []
         if rate.kind == .cosine {
-            parts.append("cosine learning rate (warm-up \(warmupSteps) steps"
-                         + (rate.totalSteps.map { ", over \($0) steps" } ?? "") + ")")
+            parts.append("cosine learning rate (warm-up \(steps(warmupSteps))"
+                         + (rate.totalSteps.map { ", over \(steps($0))" } ?? "") + ")")
         } else if warmupSteps > 0 {
-            parts.append("learning rate warm-up \(warmupSteps) steps")
+            parts.append("learning rate warm-up \(steps(warmupSteps))")
         }
-        if klWarmup > 0 { parts.append("KL warm-up \(klWarmup) steps") }
+        if klWarmup > 0 { parts.append("KL warm-up \(steps(klWarmup))") }
         if let freeBits { parts.append("free bits \(freeBits) nats") }
         if flips { parts.append("flips") }
         return parts.map { ", " + $0 }.joined()
     }
+
+    func steps(_ n: Int) -> String { n == 1 ? "1 step" : "\(n) steps" }
 }
