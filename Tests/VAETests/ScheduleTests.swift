@@ -172,7 +172,8 @@ func continuedTrainer(_ saved: (params: [Float], average: [Float]?, m: [Float], 
                                           ("m", nil), ("1.2.3s", nil)]
         for (text, seconds) in cases { #expect(DurationText.seconds(text) == seconds, "\(text)") }
         #expect([228.0, 480, 3600, 5400, 45, 3723].map(DurationText.text) == ["3m48s", "8m", "1h", "1h30m", "45s", "1h02m03s"])
-        for s in [228.0, 480, 3600, 5400, 45, 3723] { #expect(DurationText.seconds(DurationText.text(s)) == s) }
+        #expect(DurationText.text(0.02) == "0.02s")
+        for s in [228.0, 480, 3600, 5400, 45, 3723, 0.02, 12.5] { #expect(DurationText.seconds(DurationText.text(s)) == s) }
     }
 
     /// config.json files written before these settings load, and train as they did.

@@ -24,8 +24,10 @@ public enum DurationText {
         return total.isFinite && total > 0 && !text.isEmpty ? total : nil
     }
 
-    /// "45s", "8m", "3m48s", "1h", "1h02m03s": the shortest form that reads back to the same whole seconds.
+    /// "45s", "8m", "3m48s", "1h", "1h02m03s" (whole seconds), or "0.02s" under a minute: a form
+    /// that reads back as the same duration.
     public static func text(_ seconds: Double) -> String {
+        if seconds < 60 && seconds != seconds.rounded() { return String(format: "%gs", seconds) }
         let s = Int(seconds.rounded())
         let (h, m, r) = (s / 3600, s / 60 % 60, s % 60)
         if h > 0 { return "\(h)h" + (m > 0 || r > 0 ? String(format: "%02dm", m) : "") + (r > 0 ? String(format: "%02ds", r) : "") }

@@ -58,6 +58,9 @@ extension TrainOptions {
         return "time limit \(DurationText.text(timeLimit))" + (epochs < Self.noEpochCap ? ", at most \(epochs) epochs" : "")
     }
 
+    /// "of 10" (epochs), or "in a time limit of 8m", for the report.
+    public var reportLength: String { timeLimit.map { "in a time limit of \(DurationText.text($0))" } ?? "of \(epochs)" }
+
     /// ", cosine learning rate (warm-up 100 steps), KL warm-up 500 steps, free bits 0.25 nats, flips": what is on, or "".
     public var scheduleSummary: String {
         let rate = learningRateSchedule
