@@ -184,6 +184,22 @@ func continuedTrainer(_ saved: (params: [Float], average: [Float]?, m: [Float], 
         #expect(t.trainingSchedule == nil && t.problem == nil && t.resolved(stepsPerEpoch: 7) == t)
     }
 
+    /// An edited config.json with these settings out of bounds is refused, naming the key.
+    @Test func outOfBoundsSettingsAreNamed() {
+        var t = TrainOptions()
+        t.freeBits = -1
+        #expect(t.problem?.hasPrefix("training.freeBits -1.0") == true)
+        t = TrainOptions()
+        t.schedule = LearningRateSchedule(kind: .cosine, warmupSteps: -3)
+        #expect(t.problem?.hasPrefix("training.schedule.warmupSteps -3") == true)
+        t = TrainOptions()
+        t.timeLimit = 0
+        #expect(t.problem?.hasPrefix("training.timeLimit") == true)
+        t = TrainOptions()
+        t.klWarmupSteps = -1
+        #expect(t.problem?.hasPrefix("training.klWarmupSteps") == true)
+    }
+
     /// A new run's schedule is settled at the start: a cosine over epochs gets its total steps and
     /// a warm-up of at most a tenth of them; a time-limited one waits for its estimate.
     @Test func resolvingSettlesDefaults() {

@@ -3,6 +3,8 @@
 extension TrainOptions {
     /// The epochs of a time-limited run given no --epochs: the budget alone ends it.
     public static let noEpochCap = 1_000_000
+    /// The most steps a schedule is laid over (beyond any run's reach).
+    static let maxSteps = 1_000_000_000_000
 
     public var klWarmup: Int { klWarmupSteps ?? 0 }
     public var flips: Bool { flip ?? false }
@@ -24,7 +26,8 @@ extension TrainOptions {
     /// a cosine over epochs its total steps (a time-limited run estimates them later, from its pace).
     public func resolved(stepsPerEpoch: Int) -> TrainOptions {
         guard var rate = schedule else { return self }
-        let total = timeLimit == nil ? epochs.multipliedReportingOverflow(by: stepsPerEpoch).partialValue : nil
+        let product = epochs.multipliedReportingOverflow(by: stepsPerEpoch)
+        let total = timeLimit == nil ? (product.overflow ? Self.maxSteps : Swift.min(product.partialValue, Self.maxSteps)) : nil
         if rate.warmupSteps == nil { rate.warmupSteps = LearningRateSchedule.defaultWarmup(kind: rate.kind, totalSteps: total) }
         if rate.kind == .cosine && rate.totalSteps == nil { rate.totalSteps = total }
         var options = self
@@ -42,8 +45,8 @@ extension TrainOptions {
             if let w = schedule.warmupSteps, !(0...1_000_000_000).contains(w) {
                 return "training.schedule.warmupSteps \(w) is out of range (0–1,000,000,000)"
             }
-            if let t = schedule.totalSteps, !(1...2_000_000_000).contains(t) {
-                return "training.schedule.totalSteps \(t) is out of range (1–2,000,000,000)"
+            if let t = schedule.totalSteps, !(1...Self.maxSteps).contains(t) {
+                return "training.schedule.totalSteps \(t) is out of range (1–\(Self.maxSteps))"
             }
         }
         if let timeLimit, !(timeLimit.isFinite && timeLimit > 0) { return "training.timeLimit \(timeLimit) must be a positive number of seconds" }
