@@ -39,7 +39,7 @@ public final class Trainer: @unchecked Sendable {
     /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
     var squares = [Double](repeating: 0, count: Trainer.reductionPieces)
     /// Per-shard sums of each latent dimension's KL over the shard's images (shards × latent), for free bits.
-    var klSums: [Double]
+    let klSums: UnsafeMutablePointer<Double>
     /// Fixed pieces of the parameter buffer for the parallel reduction, so its sums do not
     /// depend on the thread count.
     static let reductionPieces = 16
@@ -65,8 +65,10 @@ public final class Trainer: @unchecked Sendable {
         let perShard = (batch + self.shards - 1) / self.shards
         workspaces = (0..<self.shards).map { _ in Workspace(network: network, capacity: perShard) }
         summed = Buffer(count: network.parameterCount)
-        klSums = [Double](repeating: 0, count: self.shards * network.config.latent)
+        klSums = .allocate(capacity: self.shards * network.config.latent)
     }
+
+    deinit { klSums.deallocate() }
 
     /// Threads BLAS itself gets: the cores left over once each shard has a thread.
     public func configureBLAS() {
@@ -82,26 +84,22 @@ public final class Trainer: @unchecked Sendable {
         let imageFloats = network.config.imageFloats, latent = network.config.latent
         let params = UnsafePointer(self.params.pointer)
         let noise = RandomStream(seed: seed, purpose: .noise, detail: noiseIndex)
-        let scale = 1 / Float(count), freeBits = self.freeBits
-        klSums.withUnsafeMutableBufferPointer { klSums in
-            let klSums = klSums
-            Parallel.run(items: shards, threads: threads) { s in
-                let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
-                ws.grads.zero()
-                guard b > 0 else { return }
-                let x = images + range.lowerBound * imageFloats
-                network.encode(x, batch: b, params: params, in: ws)
-                noise.fillNormal(ws.eps.pointer, count: b * latent, start: UInt64(range.lowerBound * latent))
-                network.sampleLatent(batch: b, in: ws)
-                network.decode(batch: b, params: params, in: ws)
-                network.evaluateLoss(x, batch: b, params: params, in: ws, beta: beta, gradientScale: scale)
-                if freeBits == nil {
-                    network.backward(x, batch: b, params: params, in: ws)
-                } else {
-                    let sums = klSums.baseAddress! + s * latent
-                    sums.update(repeating: 0, count: latent)
-                    network.addKLPerDimension(batch: b, in: ws, into: sums)
-                }
+        let scale = 1 / Float(count), freeBits = self.freeBits, klSums = self.klSums
+        Parallel.run(items: shards, threads: threads) { s in
+            let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
+            ws.grads.zero()
+            (klSums + s * latent).update(repeating: 0, count: latent)
+            guard b > 0 else { return }
+            let x = images + range.lowerBound * imageFloats
+            network.encode(x, batch: b, params: params, in: ws)
+            noise.fillNormal(ws.eps.pointer, count: b * latent, start: UInt64(range.lowerBound * latent))
+            network.sampleLatent(batch: b, in: ws)
+            network.decode(batch: b, params: params, in: ws)
+            network.evaluateLoss(x, batch: b, params: params, in: ws, beta: beta, gradientScale: scale)
+            if freeBits == nil {
+                network.backward(x, batch: b, params: params, in: ws)
+            } else {
+                network.addKLPerDimension(batch: b, in: ws, into: klSums + s * latent)
             }
         }
         // Free bits need the whole batch's KL per dimension before any shard's backward pass.

@@ -109,6 +109,21 @@ import TestSupport
         #expect(weights[0] == weights[1])
     }
 
+    /// A batch smaller than the shard count (an epoch's last) leaves a shard empty: its KL sums
+    /// count as zero, not as the previous step's.
+    @Test func anEmptyShardAddsNothing() {
+        let network = Network(config: Self.config)
+        var rng = TestRandom(44)
+        let images = Buffer(rng.floats(4 * 64, 0, 1))
+        let used = Trainer(network: network, batch: 4, seed: 3, shards: 2, threads: 1)
+        used.freeBits = 1e-4
+        _ = used.step(images.pointer, count: 4, noiseIndex: 0)
+        let fresh = Trainer(network: network, batch: 4, seed: 3, shards: 2, threads: 1, params: Buffer(used.params.array))
+        fresh.freeBits = 1e-4
+        let a = used.step(images.pointer, count: 1, noiseIndex: 1), b = fresh.step(images.pointer, count: 1, noiseIndex: 1)
+        #expect(a.loss == b.loss && used.gradient == fresh.gradient)
+    }
+
     @Test func theFlooredTermCountsEachDimensionAtLeastLambda() {
         let (kl, floored) = freeBitsKL(meanPerDimension: [0.1, 0.5, 2.0], floor: 0.5)
         #expect(kl == 0.5 + 0.5 + 2.0 && floored == [true, false, false])
