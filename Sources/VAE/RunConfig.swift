@@ -18,6 +18,18 @@ public struct TrainOptions: Codable, Sendable, Equatable {
     public static let defaultAverageDecay: Float = 0.99
     /// Non-finite steps in a row after which training stops.
     public var maxBadSteps: Int = 3
+    // Schedules, free bits, flips and the time budget (TrainOptions+Schedule.swift). All optional,
+    // so config.json files written before them load: nil means the run did without.
+    /// β ramps linearly from 0 to `beta` over this many steps (--kl-warmup).
+    public var klWarmupSteps: Int?
+    /// Free bits λ in nats per latent dimension (--free-bits).
+    public var freeBits: Float?
+    /// The learning rate's schedule (--schedule, --warmup-steps); nil is a constant rate.
+    public var schedule: LearningRateSchedule?
+    /// Each training image mirrored left to right with probability ½ (--flip).
+    public var flip: Bool?
+    /// Seconds of training steps after which the run ends (--time-limit).
+    public var timeLimit: Double?
 
     public init() {}
 }

@@ -63,6 +63,6 @@ extension Train {
             fixed.append(FixedSetting("--average-decay", given: averageDecay > 0 ? averageDecay : nil, saved: \.training.averageDecay,
                                       show: { $0.map { "\($0)" } ?? "0" }))
         }
-        return fixed
+        return fixed + schedules.fixedSettings()
     }
 }

@@ -16,6 +16,8 @@ struct Train: ParsableCommand {
 
         --out must be a new or empty folder (--force writes into one that holds other files). While training, the run folder is locked: a second 'vae train' into it is refused.
 
+        --schedule cosine (with a --warmup-steps linear warm-up), --kl-warmup, --free-bits and --flip change how the run trains; --time-limit 8m trains for a time instead of a number of epochs. All are saved in config.json, and a resumed run continues them bit for bit.
+
         The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU (or --activation silu), then an optional --hidden fully connected layer, then the mean and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
         """)
 
@@ -50,7 +52,7 @@ struct Train: ParsableCommand {
     @Option(help: "Colour transparent pixels and padding are laid on: white (the default), black, gray or #RRGGBB.")
     var background: String?
 
-    @Option(help: "Total epochs to train (with --resume: the total to reach).")
+    @Option(help: "Total epochs to train (default 10, with --time-limit no cap; with --resume: the total to reach).")
     var epochs: Int?
 
     @Option(help: "Images per step (default 64, or the preset's).")
@@ -109,6 +111,8 @@ struct Train: ParsableCommand {
 
     @Option(help: "Continue the run in this folder where it stopped.")
     var resume: String?
+
+    @OptionGroup(title: "Schedules, free bits, flips and a time limit") var schedules: ScheduleOptions
 
     @OptionGroup var threads: ThreadOptions
 
@@ -220,6 +224,7 @@ struct Train: ParsableCommand {
         t.clipNorm = clipNorm
         let decay = averageDecay ?? TrainOptions.defaultAverageDecay
         t.averageDecay = decay > 0 ? decay : nil
+        schedules.apply(to: &t, epochs: epochs)
         let preparation = ImagePreparation(size: model.size, channels: model.channels, fit: fit ?? .crop,
                                            background: background.flatMap(Background.init) ?? .white)
         let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
