@@ -23,8 +23,8 @@ extension Network {
         for (i, l) in encoder.enumerated() {
             let y = ws.encoderOutputs[i].pointer
             prof.time(layer: l.name + " forward") {
-                l.layer.forward(x, into: y, batch: batch, parameters: params + l.offset, scratch: ws.scratch.pointer,
-                                profiler: prof)
+                l.layer.forward(x, into: y, saved: ws.encoderSaved[i].pointer, batch: batch, parameters: params + l.offset,
+                                scratch: ws.scratch.pointer, profiler: prof)
             }
             x = UnsafePointer(y)
         }
@@ -44,8 +44,8 @@ extension Network {
         for (i, l) in decoder.enumerated() {
             let y = ws.decoderOutputs[i].pointer
             prof.time(layer: l.name + " forward") {
-                l.layer.forward(x, into: y, batch: batch, parameters: params + l.offset, scratch: ws.scratch.pointer,
-                                profiler: prof)
+                l.layer.forward(x, into: y, saved: ws.decoderSaved[i].pointer, batch: batch, parameters: params + l.offset,
+                                scratch: ws.scratch.pointer, profiler: prof)
             }
             x = UnsafePointer(y)
         }
@@ -108,7 +108,8 @@ extension Network {
             prof.time(layer: l.name + " backward") {
                 let x = i == 0 ? ws.z.pointer : ws.decoderOutputs[i - 1].pointer
                 let dx = i == 0 ? ws.zGrad.pointer : ws.decoderGrads[i - 1].pointer
-                l.layer.backward(ws.decoderGrads[i].pointer, x: x, y: ws.decoderOutputs[i].pointer, dx: dx, batch: batch,
+                l.layer.backward(ws.decoderGrads[i].pointer, x: x, y: ws.decoderOutputs[i].pointer,
+                                 saved: ws.decoderSaved[i].pointer, dx: dx, batch: batch,
                                  parameters: params + l.offset, gradients: grads + l.offset, scratch: scratch,
                                  profiler: prof)
             }
@@ -135,6 +136,7 @@ extension Network {
                 // The images need no gradient.
                 let x = i == 0 ? inputChannelMajor(images, in: ws) : UnsafePointer(ws.encoderOutputs[i - 1].pointer)
                 l.layer.backward(ws.encoderGrads[i].pointer, x: x, y: ws.encoderOutputs[i].pointer,
+                                 saved: ws.encoderSaved[i].pointer,
                                  dx: i == 0 ? nil : ws.encoderGrads[i - 1].pointer, batch: batch,
                                  parameters: params + l.offset, gradients: grads + l.offset, scratch: scratch,
                                  profiler: prof)
