@@ -145,7 +145,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                 if let lastName = parts.last?.0, lastName == name { parts[parts.count - 1].1.append(value) }
                 else { parts.append((name, [value])) }
             }
-            return parts.map { "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
+            return parts.map { $0.1.allSatisfy(\.isEmpty) ? $0.0 : "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
         }
         return "\(describe(encoder)) → latent \(latent) → \(describe(decoder)) → \(likelihood.rawValue)"
     }
