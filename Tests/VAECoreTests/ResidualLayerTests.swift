@@ -127,3 +127,51 @@ func innerProduct(_ layer: any Layer, _ x: [Float], params: [Float], r: [Float],
         }
     }
 }
+
+/// The 3×3 stride-1 padding-1 block-copy im2col and col2im against their definitions, on a chunk
+/// from the middle of a batch, over planes down to 1×1 (where every shifted entry is padding).
+@Suite struct Im2ColK3S1Tests {
+    @Test(arguments: [(2, 5, 7, 4, 1, 2), (3, 4, 4, 3, 0, 3), (1, 1, 1, 2, 1, 1), (2, 1, 6, 3, 2, 1), (1, 6, 1, 2, 0, 2),
+                      (2, 8, 8, 5, 1, 3)])
+    func blockCopiesMatchTheDefinition(_ t: (c: Int, h: Int, w: Int, batch: Int, first: Int, count: Int)) {
+        var rng = TestRandom(15)
+        let shape = ConvShape(channels: t.c, height: t.h, width: t.w, kernel: 3, stride: 1, padding: 1)
+        #expect(shape.isK3S1P1)
+        let plane = t.h * t.w, x = rng.floats(t.c * t.batch * plane), total = t.count * plane
+        // col[(c·3 + kh)·3 + kw][b·HW + oh·W + ow] = x[c][first + b][oh + kh − 1][ow + kw − 1], 0 outside.
+        var expected = [Float](repeating: 0, count: 9 * t.c * total)
+        for c in 0..<t.c { for kh in 0..<3 { for kw in 0..<3 { for b in 0..<t.count { for oh in 0..<t.h { for ow in 0..<t.w {
+            let ih = oh + kh - 1, iw = ow + kw - 1
+            guard ih >= 0, ih < t.h, iw >= 0, iw < t.w else { continue }
+            expected[((c * 3 + kh) * 3 + kw) * total + b * plane + oh * t.w + ow] = x[(c * t.batch + t.first + b) * plane + ih * t.w + iw]
+        } } } } } }
+        let (_, made) = withBuffers([x, [Float](repeating: 9, count: expected.count)]) { p in
+            im2col(p[0], batch: t.batch, first: t.first, count: t.count, shape: shape, into: p[1])
+        }
+        #expect(made[1] == expected)
+        // col2im is its adjoint: ⟨im2col(x), r⟩ = ⟨x, col2im(r)⟩, and it leaves the other images alone.
+        let r = rng.floats(expected.count), base = rng.floats(x.count)
+        let (_, added) = withBuffers([r, base]) { p in
+            col2im(p[0], batch: t.batch, first: t.first, count: t.count, shape: shape, into: p[1])
+        }
+        let adjoint = zip(added[1], base).map { $0 - $1 }
+        assertClose(dot(adjoint, x), dot(expected, r), relative: 1e-5, absolute: 1e-4, "adjoint \(t)")
+        for i in 0..<x.count where (i / plane) % t.batch < t.first || (i / plane) % t.batch >= t.first + t.count {
+            #expect(adjoint[i] == 0)
+        }
+        // With assign: the sum, plus bias, through ReLU, over whatever the chunk held.
+        let bias = rng.floats(t.c)
+        let (_, assigned) = withBuffers([r, [Float](repeating: 5, count: x.count), bias]) { p in
+            col2im(p[0], batch: t.batch, first: t.first, count: t.count, shape: shape, into: p[1], assign: true,
+                   bias: p[2], relu: true)
+        }
+        for c in 0..<t.c {
+            for b in t.first..<(t.first + t.count) {
+                for j in 0..<plane {
+                    let i = (c * t.batch + b) * plane + j
+                    #expect(isClose(Double(assigned[1][i]), Double(Swift.max(adjoint[i] + bias[c], 0)), relative: 1e-5, absolute: 1e-5))
+                }
+            }
+        }
+    }
+}
