@@ -98,7 +98,7 @@ extension Workspace {
         let cfg = network.config, L = cfg.latent
         let layers = network.encoder + network.decoder
         var total = cfg.channels > 1 ? B * cfg.imageFloats : 0
-        total += layers.reduce(0) { $0 + 2 * B * $1.layer.outputShape.count }
+        total += layers.reduce(0) { $0 + 2 * B * $1.layer.outputShape.count + $1.layer.savedCount(batch: B) }
         total += 7 * B * L
         total += network.outputShape.channels > 1 ? 2 * B * network.outputShape.count : 0
         total += layers.map { $0.layer.scratchCount(batch: B) }.max() ?? 0

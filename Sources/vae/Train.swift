@@ -27,6 +27,10 @@ struct Train: ParsableCommand {
     @Option(help: "A reference model: fmnist or rgb64 (sets size, channels, widths, hidden, latent and batch).")
     var preset: String?
 
+    @Option(help: ArgumentHelp("Model family: plain (4×4 stride-2 convolutions, transposed convolutions up; the default) or resnet (3×3 convolutions with a residual block at each scale, nearest-neighbour upsampling up).",
+                               discussion: "Both take --preset's or --size/--channels/--widths/--hidden/--latent's sizes; resnet's --activation defaults to silu. See README, \"Models as block lists\"."))
+    var arch: ModelChoice.Architecture?
+
     @Option(help: ArgumentHelp("A model described as block lists in a JSON file (a config.json, or its \"model\" section).",
                                discussion: "Replaces --preset, --size, --channels, --latent, --widths, --hidden, --activation and the likelihood flags; see README, \"Models as block lists\"."))
     var model: String?
@@ -156,6 +160,7 @@ struct Train: ParsableCommand {
         if let model {
             let clashing = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
                             ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
+                            ("--arch", arch != nil),
                             ("--activation", activation != nil), ("--likelihood", likelihood != nil),
                             ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale)].filter(\.1).map(\.0)
             guard clashing.isEmpty else {
@@ -175,7 +180,8 @@ struct Train: ParsableCommand {
         (choice.likelihood, choice.gaussianScale) = (likelihood ?? .bernoulli, gaussianScale ?? 0.1)
         choice.learnScale = learnScale
         choice.initialization = initialization
-        choice.activation = activation ?? .relu
+        choice.architecture = arch ?? .plain
+        choice.activation = activation ?? choice.architecture.defaultActivation
         do { return try choice.config() } catch { throw ValidationError("\(error)") }
     }
 
@@ -242,3 +248,4 @@ extension FitMode: ExpressibleByArgument {}
 extension LikelihoodKind: ExpressibleByArgument {}
 extension Initialization: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
+extension ModelChoice.Architecture: ExpressibleByArgument {}

@@ -19,8 +19,8 @@ extension Network {
                                          plane: config.size * config.size)
             }
         }
-        let x = forward(encoder, from: inputChannelMajor(images, in: ws), into: ws.encoderOutputs, batch: batch,
-                        params: params, in: ws)
+        let x = forward(encoder, from: inputChannelMajor(images, in: ws), into: ws.encoderOutputs,
+                        saved: ws.encoderSaved, batch: batch, params: params, in: ws)
         prof.time(layer: "heads forward") {
             meanHead.forward(x: x, batch: batch, weight: params + meanOffset, bias: params + meanOffset + meanHead.weightCount,
                              y: ws.mean.pointer, profiler: prof)
@@ -32,7 +32,8 @@ extension Network {
 
     /// ws.z (B, latent) → ws.logits (B, C', H, W), the likelihood's parameters.
     public func decode(batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
-        let x = forward(decoder, from: ws.z.pointer, into: ws.decoderOutputs, batch: batch, params: params, in: ws)
+        let x = forward(decoder, from: ws.z.pointer, into: ws.decoderOutputs, saved: ws.decoderSaved, batch: batch,
+                        params: params, in: ws)
         if outputShape.channels > 1 {
             ws.profiler.time(.elementwise) {
                 channelMajorToImageMajor(x, ws.logits.pointer, channels: outputShape.channels, batch: batch,
@@ -42,14 +43,15 @@ extension Network {
     }
 
     /// Runs `layers` in order from `x`, each writing its own output buffer; returns the last output.
-    func forward(_ layers: [NetworkLayer], from x: UnsafePointer<Float>, into outputs: [Buffer], batch: Int,
-                 params: UnsafePointer<Float>, in ws: Workspace) -> UnsafePointer<Float> {
+    /// `saved` holds what each layer keeps for its backward pass beyond its input and output.
+    func forward(_ layers: [NetworkLayer], from x: UnsafePointer<Float>, into outputs: [Buffer], saved: [Buffer],
+                 batch: Int, params: UnsafePointer<Float>, in ws: Workspace) -> UnsafePointer<Float> {
         var x = x
         for (i, l) in layers.enumerated() {
             let y = outputs[i].pointer
             ws.profiler.time(layer: l.name + " forward") {
-                l.layer.forward(x, into: y, batch: batch, parameters: params + l.offset, scratch: ws.scratch.pointer,
-                                profiler: ws.profiler)
+                l.layer.forward(x, into: y, saved: saved[i].pointer, batch: batch, parameters: params + l.offset,
+                                scratch: ws.scratch.pointer, profiler: ws.profiler)
             }
             x = UnsafePointer(y)
         }
@@ -60,13 +62,13 @@ extension Network {
     /// (`input` for the first), its output and its output's gradient, and writes its input's
     /// gradient into grads[i − 1], or `inputGrad` for the first (nil: not needed).
     func backward(_ layers: [NetworkLayer], input: UnsafePointer<Float>, inputGrad: FloatPointer?, outputs: [Buffer],
-                  grads: [Buffer], batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
+                  saved: [Buffer], grads: [Buffer], batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
         for i in layers.indices.reversed() {
             let l = layers[i]
             ws.profiler.time(layer: l.name + " backward") {
                 let x = i == 0 ? input : UnsafePointer(outputs[i - 1].pointer)
-                l.layer.backward(grads[i].pointer, x: x, y: outputs[i].pointer, dx: i == 0 ? inputGrad : grads[i - 1].pointer,
-                                 batch: batch, parameters: params + l.offset, gradients: ws.grads.pointer + l.offset,
+                l.layer.backward(grads[i].pointer, x: x, y: outputs[i].pointer, saved: saved[i].pointer,
+                                 dx: i == 0 ? inputGrad : grads[i - 1].pointer, batch: batch, parameters: params + l.offset, gradients: ws.grads.pointer + l.offset,
                                  scratch: ws.scratch.pointer, profiler: ws.profiler)
             }
         }
@@ -119,7 +121,7 @@ extension Network {
             }
         }
         backward(decoder, input: ws.z.pointer, inputGrad: ws.zGrad.pointer, outputs: ws.decoderOutputs,
-                 grads: ws.decoderGrads, batch: batch, params: params, in: ws)
+                 saved: ws.decoderSaved, grads: ws.decoderGrads, batch: batch, params: params, in: ws)
         prof.time(.elementwise) {
             reparameterizeBackward(dz: ws.zGrad.pointer, logVariance: ws.logVariance.pointer, eps: ws.eps.pointer,
                                    dMean: ws.meanGrad.pointer, dLogVariance: ws.logVarianceGrad.pointer,
@@ -138,6 +140,6 @@ extension Network {
         }
         // The images need no gradient.
         backward(encoder, input: inputChannelMajor(images, in: ws), inputGrad: nil, outputs: ws.encoderOutputs,
-                 grads: ws.encoderGrads, batch: batch, params: params, in: ws)
+                 saved: ws.encoderSaved, grads: ws.encoderGrads, batch: batch, params: params, in: ws)
     }
 }
