@@ -36,6 +36,33 @@ def plain(size, channels, widths, hidden, latent, likelihood="bernoulli", log_sc
                 logScale=log_scale, learnScale=learn_scale)
 
 
+def resnet(size, channels, widths, hidden, latent, likelihood="bernoulli", log_scale=math.log(0.1),
+           learn_scale=False, activation="silu"):
+    """The block lists of ModelConfig.resnet (Sources/VAE/Model/ResNetFamily.swift): `vae train --arch resnet`."""
+    top = widths[-1] if widths else channels
+    bottom = size >> len(widths)
+    conv = lambda module, ch, stride, act=None: dict(kind="conv", module=module, channels=ch, kernel=3, stride=stride,
+                                                     padding=1, **({"activation": act} if act else {}))
+    res = lambda module, ch: dict(kind="residual", module=module, channels=ch, activation=activation)
+    enc = []
+    for i, w in enumerate(widths):
+        if i > 0:
+            enc.append(dict(kind=activation, module="enc"))
+        enc += [conv("enc", w, 2, activation), res("enc", w)]
+    enc += [dict(kind=activation, module="enc"), dict(kind="flatten", module="enc")]
+    dec = []
+    if hidden:
+        enc.append(dict(kind="linear", module="enc_fc", channels=hidden, activation=activation))
+        dec.append(dict(kind="linear", module="dec_fc", channels=hidden, activation=activation))
+    dec += [dict(kind="linear", module="dec_fc", channels=top * bottom * bottom), dict(kind="unflatten", channels=top),
+            res("dec", top)]
+    for w in list(reversed(widths))[1:]:
+        dec += [dict(kind=activation, module="dec"), dict(kind="upsample", module="dec"), conv("dec", w, 1), res("dec", w)]
+    dec += [dict(kind=activation, module="dec"), dict(kind="upsample", module="dec"), conv("dec", None, 1)]
+    return dict(size=size, channels=channels, latent=latent, encoder=enc, decoder=dec, likelihood=likelihood,
+                logScale=log_scale, learnScale=learn_scale)
+
+
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
 DEFAULT_MIXTURES = 5  # LogisticMixtureLikelihood.defaultMixtures
 
@@ -45,6 +72,20 @@ def likelihood_channels(cfg):
     if cfg.get("likelihood", "bernoulli") == "logistic":
         return discretized_logistic.output_channels(cfg["channels"], cfg.get("mixtures") or DEFAULT_MIXTURES)
     return cfg["channels"]
+
+
+class Residual(nn.Module):
+    """x + conv2(act(conv1(act(x)))), 3×3 convolutions keeping the channels: SwiftVAE's ResidualBlock
+    (Sources/VAECore/ResidualBlock.swift); parameters conv1.weight, conv1.bias, conv2.weight, conv2.bias."""
+
+    def __init__(self, channels, activation="silu"):
+        super().__init__()
+        self.act = ACTIVATIONS[activation]()
+        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
+
+    def forward(self, x):
+        return x + self.conv2(self.act(self.conv1(self.act(x))))
 
 
 class BlockVAE(nn.Module):
@@ -100,10 +141,16 @@ class BlockVAE(nn.Module):
                 side = int(round(math.sqrt(shape[0] // out)))
                 layer = nn.Unflatten(1, (out, side, side))
                 shape = (out, side, side)
+            elif kind == "residual":
+                assert out is None or out == shape[0], "a residual block keeps its channels"
+                layer = Residual(shape[0], b.get("activation") or "silu")
+            elif kind == "upsample":
+                layer = nn.Upsample(scale_factor=2, mode="nearest")
+                shape = (shape[0], 2 * shape[1], 2 * shape[2])
             else:
                 layer = ACTIVATIONS[kind]()
             steps.append(self._add(b.get("module"), layer))
-            if b.get("activation"):
+            if b.get("activation") and kind != "residual":  # a residual block's activation is inside it
                 steps.append(self._add(b.get("module"), ACTIVATIONS[b["activation"]]()))
         return steps, shape
 

@@ -35,6 +35,7 @@ public enum Checkpoint {
                     "adam_step": "\(adam.step)", "seed": "\(config.training.seed)",
                     "train_seconds": "\(state.trainSeconds)", "data_fingerprint": state.dataFingerprint]
         meta.merge(state.sums.metadata) { $1 }
+        if let id = config.runID { meta["run_id"] = id }
         meta[versionKey] = "\(version)"
         var tensors: [Safetensors.Entry] = [
             .init(name: "adam.exp_avg", shape: [adam.m.count], values: adam.m.array),
@@ -48,6 +49,7 @@ public enum Checkpoint {
 
     /// model.safetensors alone, stamped with the checkpoint's epoch and step.
     static func writeModel(folder: String, config: RunConfig, network: Network, weights: Buffer, state: TrainingState) throws {
+        // No run id here: two runs of the same settings give the same model.safetensors bytes.
         var modelMeta = ["format": "pt", "epoch": "\(state.epoch)", "step": "\(state.step)"]
         if let decay = config.training.averageDecay, decay > 0 { modelMeta["weights"] = "moving average, decay \(decay)" }
         try Self.weights(network, weights, metadata: modelMeta).write(to: folder + "/" + modelFile)
@@ -176,6 +178,10 @@ public enum Checkpoint {
         guard epoch >= 0, batch >= 0, step >= 0 else {
             throw RunError.corrupt(path: path, reason: "training state position is negative (epoch \(epoch), batch \(batch), step \(step))")
         }
+        // No run takes 2^40 steps; larger figures are damage, and would overflow counts made from them.
+        guard step < 1 << 40, epoch <= step, batch <= step else {
+            throw RunError.corrupt(path: path, reason: "training state position is impossible (epoch \(epoch), batch \(batch), step \(step))")
+        }
         var state = TrainingState(epoch: epoch, batchInEpoch: batch, step: step)
         guard let sums = EpochSums(metadata: meta) else {
             throw RunError.corrupt(path: path, reason: "the epoch's running sums do not parse")
@@ -183,6 +189,7 @@ public enum Checkpoint {
         state.sums = sums
         state.trainSeconds = meta["train_seconds"].flatMap(Double.init) ?? 0
         state.dataFingerprint = meta["data_fingerprint"] ?? ""
+        state.runID = meta["run_id"]
         return state
     }
 }

@@ -69,9 +69,11 @@ public final class ImageDataset: @unchecked Sendable {
     /// now and then. Files that fail are skipped and listed in `skipped`; it throws only when
     /// no image at all loads. The threads decode together at most `budget` pixels (by default
     /// `options.maxPixels`: the per-image limit is also the limit for all of them at once).
+    /// `admit(count)` is called with the number of files found before their memory is allocated,
+    /// and may throw to refuse them (a memory budget).
     public init(folders: [String], preparation: ImagePreparation, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 options: DecodeOptions = DecodeOptions(), limit: Int? = nil, budget: PixelBudget? = nil,
-                progress: ((Int, Int) -> Void)? = nil) throws {
+                admit: ((Int) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         self.preparation = preparation
         let budget = budget ?? PixelBudget(capacity: options.maxPixels)
         // Every file is listed here and told PNG or JPEG by its first bytes in the parallel
@@ -87,6 +89,7 @@ public final class ImageDataset: @unchecked Sendable {
         }
         let total = files.count
         let per = preparation.channels * preparation.size * preparation.size
+        try admit?(total)
         var buffer = [UInt8](repeating: 0, count: total * per)
         var errors = [String?](repeating: nil, count: total)
         var notImages = [Bool](repeating: false, count: total)

@@ -21,8 +21,10 @@ public struct MemoryPlan: Sendable {
     /// A training run: the images held as bytes, the weights and Adam's moments, the summed
     /// gradient and the average, and per shard a workspace (its gradient included) for its part
     /// of the batch; the model that draws pictures and validates, with one small workspace per thread.
+    /// Decoding takes at most `decodePixels` pixels at once over all threads, at about 16 bytes
+    /// a pixel at its peak (the decoded bytes and the image as floats).
     public static func training(model: ModelConfig, batch: Int, shards: Int, threads: Int, images: Int,
-                                averaging: Bool) -> MemoryPlan {
+                                averaging: Bool, decodePixels: Int = 0) -> MemoryPlan {
         var plan = MemoryPlan()
         guard model.problem == nil else { return plan }
         let network = Network(config: model), p = network.parameterCount
@@ -34,7 +36,26 @@ public struct MemoryPlan: Sendable {
         let perShard = (batch + shards - 1) / shards
         plan.add("\(shards) workspaces of \(perShard) images", count: Workspace.floatCount(network: network, capacity: perShard) * shards)
         plan.add("\(threads) picture workspaces", count: Workspace.floatCount(network: network, capacity: 32) * threads)
+        plan.add("decoding", count: decodePixels, size: 16)
         return plan
+    }
+
+    /// A trained model loaded to sample, reconstruct or evaluate: its weights and a workspace of
+    /// `chunk` images per thread.
+    public static func inference(model: ModelConfig, threads: Int, chunk: Int) -> MemoryPlan {
+        var plan = MemoryPlan()
+        guard model.problem == nil else { return plan }
+        let network = Network(config: model)
+        plan.add("weights", count: network.parameterCount * 2)
+        plan.add("\(threads) workspaces of \(chunk) images", count: Workspace.floatCount(network: network, capacity: chunk) * threads)
+        return plan
+    }
+
+    /// Refuses a plan over `budget` bytes with one line: what it needs, its largest parts, and what to change.
+    public func check(budget: Int, advice: String) throws {
+        guard total > budget else { return }
+        throw MemoryError(description: "this needs about \(Self.describe(total)) of memory (\(largest)), over the "
+                          + "\(Self.describe(budget)) budget: \(advice)")
     }
 
     /// Bytes the kernel says could be given to a new process now (MemAvailable), or nil.
@@ -67,13 +88,17 @@ public struct MemoryPlan: Sendable {
     }
 }
 
+public struct MemoryError: Error, CustomStringConvertible {
+    public var description: String
+}
+
 extension Workspace {
     /// Floats a workspace for `capacity` images allocates (the same sums as its init).
     public static func floatCount(network: Network, capacity B: Int) -> Int {
         let cfg = network.config, L = cfg.latent
         let layers = network.encoder + network.decoder
         var total = cfg.channels > 1 ? B * cfg.imageFloats : 0
-        total += layers.reduce(0) { $0 + 2 * B * $1.layer.outputShape.count }
+        total += layers.reduce(0) { $0 + 2 * B * $1.layer.outputShape.count + $1.layer.savedCount(batch: B) }
         total += 7 * B * L
         total += network.outputShape.channels > 1 ? 2 * B * network.outputShape.count : 0
         total += layers.map { $0.layer.scratchCount(batch: B) }.max() ?? 0

@@ -29,7 +29,9 @@ public final class Model: @unchecked Sendable {
             throw RunError.invalid("\(folder): no such run folder")
         }
         let run = try RunConfig.read(folder + "/" + Checkpoint.configFile)
-        if let problem = run.model.problem { throw RunError.corrupt(path: folder + "/config.json", reason: problem) }
+        if let problem = run.problem { throw RunError.corrupt(path: folder + "/config.json", reason: problem) }
+        try MemoryPlan.inference(model: run.model, threads: Swift.max(1, threads), chunk: 64)
+            .check(budget: MemoryPlan.defaultBudget(), advice: "use fewer --threads, or a machine with more memory")
         let network = Network(config: run.model)
         let params = try Checkpoint.loadWeights(folder: folder, network: network)
         BLAS.setThreads(1)

@@ -41,7 +41,7 @@ public enum Report {
         .charts { display: flex; flex-wrap: wrap; gap: 1em; }
         </style></head><body>
         <h1>SwiftVAE training run</h1>
-        <p>\(metrics.count) epoch\(metrics.count == 1 ? "" : "s") of \(config.training.epochs) on \(images) images
+        <p>\(metrics.count) epoch\(metrics.count == 1 ? "" : "s") \(config.training.reportLength) on \(images) images
         (\(validationImages) held out for validation\(skippedFiles > 0 ? ", \(skippedFiles) unreadable files skipped" : "")),
         \(config.model.size)×\(config.model.size)×\(config.model.channels), latent \(config.model.latent),
         \(parameterCount) parameters; training time \(ProgressLine.duration(seconds)).

@@ -5,7 +5,7 @@ extension TrainOptions {
     public var problem: String? {
         if !(0...1_000_000).contains(epochs) { return "training.epochs \(epochs) is out of range (0–1,000,000)" }
         if !(1...65536).contains(batch) { return "training.batch \(batch) is out of range (1–65,536)" }
-        if !(learningRate.isFinite && learningRate > 0 && learningRate < 1e3) {
+        if !(learningRate.isFinite && learningRate > 0) {
             return "training.learningRate \(learningRate) must be a positive number"
         }
         if !(beta.isFinite && beta >= 0) { return "training.beta \(beta) must be zero or positive" }
@@ -20,7 +20,7 @@ extension TrainOptions {
             return "training.averageDecay \(averageDecay) must be at least 0 and below 1"
         }
         if !(1...1_000_000).contains(maxBadSteps) { return "training.maxBadSteps \(maxBadSteps) is out of range" }
-        return nil
+        return scheduleProblem
     }
 }
 

@@ -18,6 +18,18 @@ public struct TrainOptions: Codable, Sendable, Equatable {
     public static let defaultAverageDecay: Float = 0.99
     /// Non-finite steps in a row after which training stops.
     public var maxBadSteps: Int = 3
+    // Schedules, free bits, flips and the time budget (TrainOptions+Schedule.swift). All optional,
+    // so config.json files written before them load: nil means the run did without.
+    /// β ramps linearly from 0 to `beta` over this many steps (--kl-warmup).
+    public var klWarmupSteps: Int?
+    /// Free bits λ in nats per latent dimension (--free-bits).
+    public var freeBits: Float?
+    /// The learning rate's schedule (--schedule, --warmup-steps); nil is a constant rate.
+    public var schedule: LearningRateSchedule?
+    /// Each training image mirrored left to right with probability ½ (--flip).
+    public var flip: Bool?
+    /// Seconds of training steps after which the run ends (--time-limit).
+    public var timeLimit: Double?
 
     public init() {}
 }
@@ -31,6 +43,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
     /// At most this many images were used (--limit), the first in sorted order; nil for all.
     /// Runs saved before the key existed used them all.
     public var limit: Int?
+    /// Made at random when the run starts and written into its checkpoints, so that a training
+    /// state copied in from another run (of the same shape) is refused; nil in older runs.
+    public var runID: String?
     /// 1: the first runs; 2: `limit` is saved (nil then means every image was used).
     public var version: Int = RunConfig.limitVersion
     public static let limitVersion = 2
@@ -39,25 +54,44 @@ public struct RunConfig: Codable, Sendable, Equatable {
         (self.model, self.data, self.training, self.dataFolders, self.limit) = (model, data, training, dataFolders, limit)
     }
 
+    /// A new random run identity: 16 hex digits.
+    public static func newRunID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16).leftPadded(to: 16)
+    }
+
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write([UInt8](try encoder.encode(self)) + [0x0A], to: path)
     }
 
+    /// Reads and checks config.json: it must be a regular file of sensible size whose fields are
+    /// within bounds and agree with each other (`problem`), or the error names the file and field.
     public static func read(_ path: String) throws -> RunConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunError.noCheckpoint(folder: Folders.parent(of: path))
-        }
+        guard FileManager.default.fileExists(atPath: path) else { throw RunError.noCheckpoint(folder: Folders.parent(of: path)) }
+        // Errors name the file: "run/config.json: cannot read file (fifo, not a regular file)".
+        let bytes = try ImageDecoder.readFile(path, limit: 16 << 20)
+        let config = try decode(Data(bytes), path: path)
+        if let problem = config.problem { throw RunError.corrupt(path: path, reason: problem) }
+        return config
+    }
+
+    /// Decodes config.json's bytes; `path` only names the file in errors (the fuzz target's entry point).
+    public static func decode(_ data: Data, path: String) throws -> RunConfig {
         do {
             return try JSONDecoder().decode(RunConfig.self, from: data)
         } catch {
-            throw RunError.corrupt(path: path, reason: "config.json does not parse (\(error.localizedDescription))")
+            throw RunError.corrupt(path: path, reason: "config.json does not parse (\(ModelChoice.reason(error)))")
         }
     }
 }
 
 import ImageIO
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
+}
 
 public enum RunError: Error, CustomStringConvertible {
     case noCheckpoint(folder: String)

@@ -57,11 +57,19 @@ public struct Safetensors {
 
     /// Parses a safetensors file, checking every offset against the file's size.
     public static func read(_ path: String) throws -> Safetensors {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw SafetensorsError.unreadable(path: path, reason: exists ? "permission denied" : "no such file")
+        // A regular file only (a FIFO would block), at most 16 GiB: 2^28 parameters, four copies.
+        let bytes: [UInt8]
+        do {
+            bytes = try ImageDecoder.readFile(path, limit: 16 << 30)
+        } catch let error as ImageIOError {
+            if case let .unreadable(_, reason) = error { throw SafetensorsError.unreadable(path: path, reason: reason) }
+            throw SafetensorsError.corrupt(path: path, reason: "\(error)".replacingOccurrences(of: path + ": ", with: ""))
         }
-        let bytes = [UInt8](data)
+        return try decode(bytes, path: path)
+    }
+
+    /// Parses a safetensors file's bytes; `path` only names the file in errors.
+    public static func decode(_ bytes: [UInt8], path: String) throws -> Safetensors {
         guard bytes.count >= 8 else { throw SafetensorsError.corrupt(path: path, reason: "file is \(bytes.count) bytes") }
         let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         guard headerLength > 0, headerLength <= bytes.count - 8, headerLength < 100 << 20 else {
@@ -83,8 +91,13 @@ public struct Safetensors {
                   shape.allSatisfy({ $0 >= 0 }) else {
                 throw SafetensorsError.corrupt(path: path, reason: "tensor '\(name)' is not an F32 tensor entry")
             }
-            let count = shape.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == 4 * count, base + offsets[1] <= bytes.count else {
+            // Shape and offsets are the file's numbers: products and sums are checked, so values near
+            // Int.max are refused rather than trapping.
+            guard let count = elementCount(shape), count <= Int.max / 4 else {
+                throw SafetensorsError.corrupt(path: path, reason: "tensor '\(name)' has shape \(shape), too many elements")
+            }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == 4 * count,
+                  offsets[1] <= bytes.count - base else {
                 throw SafetensorsError.corrupt(path: path, reason: "tensor '\(name)' lies outside the file (truncated?)")
             }
             var values = [Float](repeating: 0, count: count)
@@ -96,5 +109,16 @@ public struct Safetensors {
             entries.append((offsets[0], Entry(name: name, shape: shape, values: values)))
         }
         return Safetensors(tensors: entries.sorted { $0.0 < $1.0 }.map(\.1), metadata: metadata)
+    }
+
+    /// The product of `shape`, or nil when it overflows Int.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for side in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: side)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 }

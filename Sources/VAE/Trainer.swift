@@ -6,7 +6,7 @@ public struct StepResult: Sendable {
     /// Mean over the batch, in nats per image.
     public var reconstruction: Double
     public var kl: Double
-    /// The optimised loss: reconstruction + beta · KL.
+    /// The optimised loss: reconstruction + beta · KL (with free bits, the floored KL).
     public var loss: Double
     public var gradientNorm: Double
     /// False when the loss or a gradient was NaN or infinite: the update was not applied.
@@ -27,6 +27,8 @@ public final class Trainer: @unchecked Sendable {
     public var beta: Float
     /// Clip the gradient to this global norm before the update; nil (the default) does not clip.
     public var clipNorm: Float?
+    /// Free bits λ in nats per latent dimension (Network+FreeBits), or nil for the plain KL.
+    public var freeBits: Float?
     public let seed: UInt64
     /// The batch is cut into this many fixed shards, each run by one thread with single-threaded
     /// GEMMs. Results depend on the shard count, never on the thread count.
@@ -36,6 +38,8 @@ public final class Trainer: @unchecked Sendable {
     let summed: Buffer
     /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
     var squares = [Double](repeating: 0, count: Trainer.reductionPieces)
+    /// Per-shard sums of each latent dimension's KL over the shard's images (shards × latent), for free bits.
+    let klSums: UnsafeMutablePointer<Double>
     /// Fixed pieces of the parameter buffer for the parallel reduction, so its sums do not
     /// depend on the thread count.
     static let reductionPieces = 16
@@ -61,7 +65,10 @@ public final class Trainer: @unchecked Sendable {
         let perShard = (batch + self.shards - 1) / self.shards
         workspaces = (0..<self.shards).map { _ in Workspace(network: network, capacity: perShard) }
         summed = Buffer(count: network.parameterCount)
+        klSums = .allocate(capacity: self.shards * network.config.latent)
     }
+
+    deinit { klSums.deallocate() }
 
     /// Threads BLAS itself gets: the cores left over once each shard has a thread.
     public func configureBLAS() {
@@ -77,10 +84,11 @@ public final class Trainer: @unchecked Sendable {
         let imageFloats = network.config.imageFloats, latent = network.config.latent
         let params = UnsafePointer(self.params.pointer)
         let noise = RandomStream(seed: seed, purpose: .noise, detail: noiseIndex)
-        let scale = 1 / Float(count)
+        let scale = 1 / Float(count), freeBits = self.freeBits, klSums = self.klSums
         Parallel.run(items: shards, threads: threads) { s in
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             ws.grads.zero()
+            (klSums + s * latent).update(repeating: 0, count: latent)
             guard b > 0 else { return }
             let x = images + range.lowerBound * imageFloats
             network.encode(x, batch: b, params: params, in: ws)
@@ -88,7 +96,25 @@ public final class Trainer: @unchecked Sendable {
             network.sampleLatent(batch: b, in: ws)
             network.decode(batch: b, params: params, in: ws)
             network.evaluateLoss(x, batch: b, params: params, in: ws, beta: beta, gradientScale: scale)
-            network.backward(x, batch: b, params: params, in: ws)
+            if freeBits == nil {
+                network.backward(x, batch: b, params: params, in: ws)
+            } else {
+                network.addKLPerDimension(batch: b, in: ws, into: klSums + s * latent)
+            }
+        }
+        // Free bits need the whole batch's KL per dimension before any shard's backward pass.
+        var flooredKL: Double?
+        if let freeBits {
+            var means = [Double](repeating: 0, count: latent)
+            for s in 0..<shards { for j in 0..<latent { means[j] += klSums[s * latent + j] } }
+            let floor = freeBitsKL(meanPerDimension: means.map { $0 / Double(count) }, floor: Double(freeBits))
+            flooredKL = floor.kl
+            Parallel.run(items: shards, threads: threads) { s in
+                let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
+                guard b > 0 else { return }
+                network.dropKLGradient(floored: floor.floored, batch: b, in: ws)
+                network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
+            }
         }
         var reconstruction = 0.0, kl = 0.0
         for s in 0..<shards {
@@ -100,7 +126,7 @@ public final class Trainer: @unchecked Sendable {
         }
         reconstruction /= Double(count)
         kl /= Double(count)
-        let loss = reconstruction + Double(beta) * kl
+        let loss = reconstruction + Double(beta) * (flooredKL ?? kl)
         let norm = reduceGradients()
         var result = StepResult(reconstruction: reconstruction, kl: kl, loss: loss, gradientNorm: norm, applied: false)
         guard loss.isFinite, norm.isFinite else { return result }

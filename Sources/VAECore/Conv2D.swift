@@ -108,7 +108,7 @@ public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, stride: Int
     for r in 0..<rows { sums[r] += reluBackwardSum(dy + r * stride, output: y + r * stride, count: length) }
 }
 
-extension Conv2D: Layer {
+extension Conv2D: StatelessLayer {
     public var inputShape: TensorShape { TensorShape(channels: input.channels, height: input.height, width: input.width) }
     public var outputShape: TensorShape { TensorShape(channels: outChannels, height: input.outHeight, width: input.outWidth) }
     public var parameters: [ParameterSpec] {

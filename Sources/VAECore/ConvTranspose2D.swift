@@ -82,7 +82,7 @@ public struct ConvTranspose2D: Sendable {
     }
 }
 
-extension ConvTranspose2D: Layer {
+extension ConvTranspose2D: StatelessLayer {
     public var inputShape: TensorShape { TensorShape(channels: inChannels, height: output.outHeight, width: output.outWidth) }
     public var outputShape: TensorShape { TensorShape(channels: outChannels, height: outHeight, width: outWidth) }
     /// PyTorch's ConvTranspose2d weight is (in, out, k, k) and its fan-in is out·k·k.

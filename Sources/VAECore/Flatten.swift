@@ -1,7 +1,7 @@
 // Flatten and Unflatten: the layers between planes (C, B, H, W) and per-image vectors (B, C·H·W).
 
 /// Planes (C, B, H, W) → vectors (B, C·H·W), PyTorch's nn.Flatten order (channel, row, column).
-public struct Flatten: Layer {
+public struct Flatten: StatelessLayer {
     public let inputShape: TensorShape
 
     public init(input: TensorShape) { inputShape = input }
@@ -28,7 +28,7 @@ public struct Flatten: Layer {
 }
 
 /// Vectors (B, C·H·W) → planes (C, B, H, W): PyTorch's `.view(-1, C, H, W)`.
-public struct Unflatten: Layer {
+public struct Unflatten: StatelessLayer {
     public let outputShape: TensorShape
 
     public init(output: TensorShape) { outputShape = output }

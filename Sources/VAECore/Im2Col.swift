@@ -36,6 +36,10 @@ public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, co
         im2colK4S2(image, batch: batch, first: first, count: count, shape: shape, into: col)
         return
     }
+    if shape.isK3S1P1 {
+        im2colK3S1(image, batch: batch, first: first, count: count, shape: shape, into: col)
+        return
+    }
     let (H, W, k, s, p) = (shape.height, shape.width, shape.kernel, shape.stride, shape.padding)
     let (OH, OW) = (shape.outHeight, shape.outWidth)
     let plane = H * W, rowLength = count * OH * OW
@@ -83,6 +87,11 @@ public func col2im(_ col: FloatPointer, batch: Int, first: Int = 0, count: Int? 
     let count = count ?? batch
     if shape.isK4S2P1Even {
         col2imK4S2(col, batch: batch, first: first, count: count, shape: shape, into: image,
+                   assign: assign, bias: bias, relu: relu)
+        return
+    }
+    if shape.isK3S1P1 {
+        col2imK3S1(col, batch: batch, first: first, count: count, shape: shape, into: image,
                    assign: assign, bias: bias, relu: relu)
         return
     }

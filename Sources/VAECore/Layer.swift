@@ -51,7 +51,10 @@ public struct ParameterSpec: Sendable, Equatable {
 ///
 /// `parameters` and `gradients` point at this layer's own slice of the flat buffers, its tensors
 /// in the order `parameters` declares them. `scratch` is one buffer shared by all layers (sized to
-/// the largest `scratchCount`), free for the duration of one call.
+/// the largest `scratchCount`), free for the duration of one call. `saved` is this layer's own
+/// slice (`savedCount` floats, allocated by the workspace beside y) for what its backward pass
+/// needs beyond x and y, written by `forward` and read (and possibly overwritten) by `backward`.
+/// Layers that keep nothing else implement `StatelessLayer`'s passes without it.
 public protocol Layer: Sendable {
     var inputShape: TensorShape { get }
     var outputShape: TensorShape { get }
@@ -61,6 +64,22 @@ public protocol Layer: Sendable {
     var multiplyAdds: Int { get }
     /// Floats of shared scratch `forward` and `backward` need for a batch of `batch`.
     func scratchCount(batch: Int) -> Int
+    /// Floats this layer keeps from `forward` for `backward`, beyond x and y, for a batch of `batch`.
+    func savedCount(batch: Int) -> Int
+    /// x (batch × inputShape) → y (batch × outputShape), overwriting y; fills `saved`.
+    func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, saved: FloatPointer, batch: Int,
+                 parameters: UnsafePointer<Float>, scratch: FloatPointer, profiler: Profiler)
+    /// Given dy, its forward input x and output y, and what `forward` left in `saved` (the layer may
+    /// overwrite dy and saved): adds the parameter gradients into `gradients` and, when `dx` is
+    /// given, writes the input gradient there.
+    func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: FloatPointer,
+                  dx: FloatPointer?, batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer,
+                  scratch: FloatPointer, profiler: Profiler)
+}
+
+/// A layer whose backward pass needs nothing from its forward pass but x and y: every layer but
+/// the residual block. Its passes take no `saved` slice.
+public protocol StatelessLayer: Layer {
     /// x (batch × inputShape) → y (batch × outputShape), overwriting y.
     func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, batch: Int, parameters: UnsafePointer<Float>,
                  scratch: FloatPointer, profiler: Profiler)
@@ -68,6 +87,22 @@ public protocol Layer: Sendable {
     /// gradients into `gradients` and, when `dx` is given, writes the input gradient there.
     func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: FloatPointer?, batch: Int,
                   parameters: UnsafePointer<Float>, gradients: FloatPointer, scratch: FloatPointer, profiler: Profiler)
+}
+
+extension StatelessLayer {
+    public func savedCount(batch: Int) -> Int { 0 }
+
+    public func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, saved: FloatPointer, batch: Int,
+                        parameters: UnsafePointer<Float>, scratch: FloatPointer, profiler: Profiler) {
+        forward(x, into: y, batch: batch, parameters: parameters, scratch: scratch, profiler: profiler)
+    }
+
+    public func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: FloatPointer,
+                         dx: FloatPointer?, batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer,
+                         scratch: FloatPointer, profiler: Profiler) {
+        backward(dy, x: x, y: y, dx: dx, batch: batch, parameters: parameters, gradients: gradients, scratch: scratch,
+                 profiler: profiler)
+    }
 }
 
 extension Layer {

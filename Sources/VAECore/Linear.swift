@@ -44,7 +44,7 @@ public struct Linear: Sendable {
     }
 }
 
-extension Linear: Layer {
+extension Linear: StatelessLayer {
     public var inputShape: TensorShape { TensorShape(features: inFeatures) }
     public var outputShape: TensorShape { TensorShape(features: outFeatures) }
     public var parameters: [ParameterSpec] {

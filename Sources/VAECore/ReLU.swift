@@ -1,7 +1,7 @@
 // ReLU: max(x, 0) as a layer of its own, for places where no convolution or linear layer can fuse it.
 
 /// y = max(x, 0) elementwise; any shape, any layout.
-public struct ReLU: Layer {
+public struct ReLU: StatelessLayer {
     public let inputShape: TensorShape
 
     public init(shape: TensorShape) { inputShape = shape }

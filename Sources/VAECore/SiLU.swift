@@ -2,7 +2,7 @@
 import Foundation
 
 /// y = x·σ(x) elementwise; any shape, any layout. dy/dx = σ(x)·(1 + x·(1 − σ(x))).
-public struct SiLU: Layer {
+public struct SiLU: StatelessLayer {
     public let inputShape: TensorShape
 
     public init(shape: TensorShape) { inputShape = shape }

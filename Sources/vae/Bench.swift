@@ -14,6 +14,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")
     var preset: String = "fmnist"
 
+    @Option(help: "Model family at the preset's sizes: plain (the preset itself) or resnet (ModelConfig.resnet).")
+    var arch: ModelChoice.Architecture = .plain
+
     @Option(help: "Timed steps.")
     var steps: Int = 50
 
@@ -50,13 +53,16 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let columnBudget { ColumnChunking.budget = columnBudget }
         if let minimumColumns { ColumnChunking.minimumColumns = minimumColumns }
-        let config = ModelConfig.presets[preset]!
+        var choice = ModelChoice()
+        (choice.preset, choice.architecture, choice.activation) = (preset, arch, arch.defaultActivation)
+        let config = arch == .plain ? ModelConfig.presets[preset]! : try choice.config()
         let batch = self.batch ?? ModelConfig.presetBatch[preset]!
         let shards = self.shards ?? threads
         let r = Benchmark.run(config: config, batch: batch, steps: steps, threads: threads, shards: shards,
                               profile: profile)
+        let name = arch == .plain ? preset : "\(preset) \(arch.rawValue)"
         print(String(format: "train_images_per_s %.1f img/s (%@, batch %d, threads %d, shards %d) %.1f GFLOP/s",
-                     r.trainImagesPerSecond, preset, batch, threads, shards, r.trainGFLOPS))
+                     r.trainImagesPerSecond, name, batch, threads, shards, r.trainGFLOPS))
         print(String(format: "infer_images_per_s %.1f img/s %.1f GFLOP/s", r.inferImagesPerSecond, r.inferGFLOPS))
         print("params \(r.parameters)")
         var square: (all: Double, one: Double)?

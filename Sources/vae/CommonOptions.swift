@@ -8,8 +8,13 @@ struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads to use (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    /// More threads than this only add memory (a workspace each) and contention.
+    static var maxThreads: Int { 4 * ProcessInfo.processInfo.activeProcessorCount }
+
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...Self.maxThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 1 and \(Self.maxThreads) (4 × the \(ProcessInfo.processInfo.activeProcessorCount) cores here)")
+        }
     }
 }
 

@@ -29,6 +29,9 @@ extension Train {
             if widths != nil { fixed.append(FixedSetting("--widths", given: model.widths, saved: \.model.widths, show: list)) }
             if hidden != nil { fixed.append(FixedSetting("--hidden", given: model.hidden, saved: \.model.hidden, show: optional)) }
         }
+        if let arch {
+            fixed.append(FixedSetting("--arch", given: arch, saved: \.model.architecture, show: { $0.rawValue }))
+        }
         if let likelihood {
             fixed.append(FixedSetting("--likelihood", given: likelihood, saved: \.model.likelihood, show: { $0.rawValue }))
         }
@@ -64,6 +67,6 @@ extension Train {
             fixed.append(FixedSetting("--average-decay", given: averageDecay > 0 ? averageDecay : nil, saved: \.training.averageDecay,
                                       show: { $0.map { "\($0)" } ?? "0" }))
         }
-        return fixed
+        return fixed + schedules.fixedSettings()
     }
 }

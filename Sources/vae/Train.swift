@@ -17,6 +17,8 @@ struct Train: ParsableCommand {
 
         --out must be a new or empty folder (--force writes into one that holds other files). While training, the run folder is locked: a second 'vae train' into it is refused.
 
+        --schedule cosine (with a --warmup-steps linear warm-up), --kl-warmup, --free-bits and --flip change how the run trains; --time-limit 8m trains for a time instead of a number of epochs. All are saved in config.json, and a resumed run continues them bit for bit.
+
         The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU (or --activation silu), then an optional --hidden fully connected layer, then the mean and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
         """)
 
@@ -25,6 +27,10 @@ struct Train: ParsableCommand {
 
     @Option(help: "A reference model: fmnist or rgb64 (sets size, channels, widths, hidden, latent and batch).")
     var preset: String?
+
+    @Option(help: ArgumentHelp("Model family: plain (4×4 stride-2 convolutions, transposed convolutions up; the default) or resnet (3×3 convolutions with a residual block at each scale, nearest-neighbour upsampling up).",
+                               discussion: "Both take --preset's or --size/--channels/--widths/--hidden/--latent's sizes; resnet's --activation defaults to silu. See README, \"Models as block lists\"."))
+    var arch: ModelChoice.Architecture?
 
     @Option(help: ArgumentHelp("A model described as block lists in a JSON file (a config.json, or its \"model\" section).",
                                discussion: "Replaces --preset, --size, --channels, --latent, --widths, --hidden, --activation and the likelihood flags; see README, \"Models as block lists\"."))
@@ -51,7 +57,7 @@ struct Train: ParsableCommand {
     @Option(help: "Colour transparent pixels and padding are laid on: white (the default), black, gray or #RRGGBB.")
     var background: String?
 
-    @Option(help: "Total epochs to train (with --resume: the total to reach).")
+    @Option(help: "Total epochs to train (default 10, with --time-limit no cap; with --resume: the total to reach).")
     var epochs: Int?
 
     @Option(help: "Images per step (default 64, or the preset's).")
@@ -102,6 +108,10 @@ struct Train: ParsableCommand {
     @Option(help: "Refuse images larger than this many megapixels (at most 1000); the loading threads together decode at most this many at once.")
     var maxMegapixels: Double = 100
 
+    @Option(help: ArgumentHelp("Memory the run may take, in GB (default: what the machine has available now, less a tenth).",
+                               discussion: "The run works out what it needs (images, weights and optimiser state, workspaces, decoding) before allocating, and stops with the figure and what to change when that is more."))
+    var memory: Double?
+
     @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>); must be new or empty.")
     var out: String?
 
@@ -110,6 +120,8 @@ struct Train: ParsableCommand {
 
     @Option(help: "Continue the run in this folder where it stopped.")
     var resume: String?
+
+    @OptionGroup(title: "Schedules, free bits, flips and a time limit") var schedules: ScheduleOptions
 
     @OptionGroup var threads: ThreadOptions
 
@@ -150,6 +162,7 @@ struct Train: ParsableCommand {
         if let valFraction, !(0..<1).contains(valFraction) { throw ValidationError("--val-fraction must be at least 0 and below 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         try PixelLimit.validate(maxMegapixels)
+        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a positive number of GB, e.g. 8") }
         if let background, Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         _ = try modelConfig()
     }
@@ -160,6 +173,7 @@ struct Train: ParsableCommand {
         if let model {
             let clashing = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
                             ("--latent", latent != nil), ("--widths", widths != nil), ("--hidden", hidden != nil),
+                            ("--arch", arch != nil),
                             ("--activation", activation != nil), ("--likelihood", likelihood != nil),
                             ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale),
                             ("--mixtures", mixtures != nil)].filter(\.1).map(\.0)
@@ -181,14 +195,16 @@ struct Train: ParsableCommand {
         choice.learnScale = learnScale
         choice.mixtures = mixtures
         choice.initialization = initialization
-        choice.activation = activation ?? .relu
+        choice.architecture = arch ?? .plain
+        choice.activation = activation ?? choice.architecture.defaultActivation
         do { return try choice.config() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
         let resources = TrainingSession.Resources(threads: threads.threads,
                                                   decode: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)),
-                                                  say: { print($0) }, warn: warn)
+                                                  say: { print($0) }, warn: warn,
+                                                  memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget())
         let session: TrainingSession
         do {
             if let resume {
@@ -229,6 +245,7 @@ struct Train: ParsableCommand {
         t.clipNorm = clipNorm
         let decay = averageDecay ?? TrainOptions.defaultAverageDecay
         t.averageDecay = decay > 0 ? decay : nil
+        schedules.apply(to: &t, epochs: epochs)
         let preparation = ImagePreparation(size: model.size, channels: model.channels, fit: fit ?? .crop,
                                            background: background.flatMap(Background.init) ?? .white)
         let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -246,3 +263,4 @@ extension FitMode: ExpressibleByArgument {}
 extension LikelihoodKind: ExpressibleByArgument {}
 extension Initialization: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
+extension ModelChoice.Architecture: ExpressibleByArgument {}

@@ -5,7 +5,7 @@ import TestSupport
 @testable import VAECore
 
 /// Runs `layer` forward on x (batch × inputShape) and returns y.
-func forward(_ layer: any Layer, _ x: [Float], batch: Int) -> [Float] {
+func forward(_ layer: any StatelessLayer, _ x: [Float], batch: Int) -> [Float] {
     let y = Buffer(count: batch * layer.outputShape.count), scratch = Buffer(count: layer.scratchCount(batch: batch))
     let p = Buffer(count: 1), input = Buffer(x)
     layer.forward(input.pointer, into: y.pointer, batch: batch, parameters: p.pointer, scratch: scratch.pointer,

@@ -97,6 +97,44 @@ final class GeneratedBatches: BatchSource {
         #expect(events.epochEnds.map(\.sums) == straightEvents.epochEnds.map(\.sums))
     }
 
+    /// With every schedule on — a cosine learning rate after a warm-up, KL warm-up, free bits and
+    /// flips — a loop stopped after any step and continued from what a checkpoint holds ends with
+    /// the same weights, bit for bit, as one never stopped.
+    @Test(arguments: [1, 3, 6, 8, 12]) func aScheduledLoopContinuesExactly(stopAfter: Int) throws {
+        func scheduled(_ trainer: Trainer, state: TrainingState = TrainingState()) -> TrainingLoop {
+            let batches = ImageBatches(dataset: Self.dataset(count: 23), validationFraction: 0.1, seed: 4)
+            trainer.freeBits = 0.5
+            let loop = TrainingLoop(trainer: trainer, source: HorizontalFlips(batches, seed: 4, width: 8), batchSize: 5,
+                                    epochs: 3, state: state)
+            loop.schedule = TrainingSchedule(peakLearningRate: 2e-3, learningRate: LearningRateSchedule(kind: .cosine, warmupSteps: 3, totalSteps: 15),
+                                             beta: 0.8, klWarmupSteps: 6)
+            return loop
+        }
+        let straight = scheduled(Self.trainer()), straightEvents = LoopRecorder()
+        straight.delegate = straightEvents
+        #expect(try straight.run() == .finished)
+
+        let events = LoopRecorder()
+        let stopped = scheduled(Self.trainer())
+        stopped.delegate = events
+        stopped.stopRequested = { events.steps >= stopAfter }
+        #expect(try stopped.run() == .interrupted)
+        let saved = try #require(events.saved)
+        let second = continuedTrainer(saved) { Self.trainer(params: $0, average: $1) }
+        let continued = scheduled(second, state: saved.state)
+        continued.delegate = events
+        #expect(try continued.run() == .finished)
+        #expect(second.params.array == straight.trainer.params.array)
+        #expect(second.average!.array == straight.trainer.average!.array)
+        #expect(events.epochEnds.map(\.sums) == straightEvents.epochEnds.map(\.sums))
+
+        // The schedules took effect: a plain run ends elsewhere.
+        let plain = Self.trainer()
+        let source = ImageBatches(dataset: Self.dataset(count: 23), validationFraction: 0.1, seed: 4)
+        #expect(try TrainingLoop(trainer: plain, source: source, batchSize: 5, epochs: 3).run() == .finished)
+        #expect(plain.params.array != straight.trainer.params.array)
+    }
+
     /// Three non-finite steps in a row stop the loop as diverged, after telling the delegate.
     @Test func nonFiniteStepsStopTheLoop() throws {
         let nan = ImageDataset(preparation: ImagePreparation(size: 8, channels: 1), paths: ["a", "b", "c", "d"],

@@ -15,6 +15,19 @@ public struct ModelChoice: Sendable {
     public var mixtures: Int?
     public var initialization: Initialization = .kaiming
     public var activation: Activation = .relu
+    /// The family the sizes build: ModelConfig.plain or ModelConfig.resnet.
+    public var architecture: Architecture = .plain
+
+    public enum Architecture: String, Codable, Sendable, CaseIterable {
+        /// 4×4 stride-2 convolutions down, transposed convolutions up (the presets, the PyTorch peer).
+        case plain
+        /// 3×3 stride-2 convolutions down and upsampling + 3×3 convolutions up, a residual block at each scale.
+        case resnet
+
+        /// The activation when none is asked for: ReLU for plain (the peer's); SiLU for resnet, as
+        /// NVAE's residual cells (a smooth pre-activation passes gradient for negative inputs too).
+        public var defaultActivation: Activation { self == .resnet ? .silu : .relu }
+    }
 
     public init() {}
 
@@ -53,7 +66,7 @@ public struct ModelChoice: Sendable {
         }
     }
 
-    /// The plain family with these sizes: 64×64 colour, latent 32 and as many convolutions as
+    /// The plain (or residual) family with these sizes: 64×64 colour, latent 32 and as many convolutions as
     /// halve the side to 4–7 pixels, unless a preset or a flag says otherwise.
     public func config() throws -> ModelConfig {
         if let preset, ModelConfig.presets[preset] == nil {
@@ -69,10 +82,9 @@ public struct ModelChoice: Sendable {
             throw ModelError("image size \(size) is not divisible by \(divisor) (2^\(widths.count) for \(widths.count) "
                              + "convolutions): use --size \(below == 0 ? above : below) or \(above), or fewer --widths")
         }
-        var config = ModelConfig.plain(size: size, channels: channels ?? base?.channels ?? 3, widths: widths,
-                                       hidden: hidden ?? base?.hidden, latent: latent ?? base?.latent ?? 32,
-                                       likelihood: likelihood, logScale: log(gaussianScale), learnScale: learnScale,
-                                       initialization: initialization, activation: activation)
+        let family = architecture == .resnet ? ModelConfig.resnet : ModelConfig.plain
+        var config = family(size, channels ?? base?.channels ?? 3, widths, hidden ?? base?.hidden, latent ?? base?.latent ?? 32,
+                            likelihood, log(gaussianScale), learnScale, initialization, activation)
         if likelihood == .logistic { config.mixtures = mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
         if let problem = config.problem { throw ModelError(problem) }
         return config

@@ -39,6 +39,10 @@ public struct Block: Codable, Sendable, Equatable {
         case unflatten
         /// Activations as blocks of their own.
         case relu, silu
+        /// x + conv3×3(act(conv3×3(act(x)))), channels kept; `activation` is the one inside (default silu).
+        case residual
+        /// Nearest-neighbour ×2 enlargement of planes (follow it with a 3×3 convolution).
+        case upsample
     }
 
     public var kind: Kind
@@ -143,12 +147,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         func describe(_ blocks: [Block]) -> String {
             var parts: [(String, [String])] = []
             for b in blocks where ![.flatten, .unflatten].contains(b.kind) {
-                let value = b.channels.map(String.init) ?? (b.kind == .relu || b.kind == .silu ? "" : "out")
+                let value = b.channels.map(String.init) ?? ([.relu, .silu, .upsample].contains(b.kind) ? "" : "out")
                 let name = b.kind.rawValue + (b.kind == .conv || b.kind == .deconv ? "\(b.kernel ?? 4)x\(b.kernel ?? 4)" : "")
                 if let lastName = parts.last?.0, lastName == name { parts[parts.count - 1].1.append(value) }
                 else { parts.append((name, [value])) }
             }
-            return parts.map { "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
+            return parts.map { $0.1.allSatisfy(\.isEmpty) ? $0.0 : "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
         }
         return "\(describe(encoder)) → latent \(latent) → \(describe(decoder)) → \(likelihood.rawValue)"
             + (likelihood == .logistic ? " ×\(mixtureCount)" : "")

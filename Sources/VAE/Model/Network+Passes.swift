@@ -19,15 +19,8 @@ extension Network {
                                          plane: config.size * config.size)
             }
         }
-        var x = inputChannelMajor(images, in: ws)
-        for (i, l) in encoder.enumerated() {
-            let y = ws.encoderOutputs[i].pointer
-            prof.time(layer: l.name + " forward") {
-                l.layer.forward(x, into: y, batch: batch, parameters: params + l.offset, scratch: ws.scratch.pointer,
-                                profiler: prof)
-            }
-            x = UnsafePointer(y)
-        }
+        let x = forward(encoder, from: inputChannelMajor(images, in: ws), into: ws.encoderOutputs,
+                        saved: ws.encoderSaved, batch: batch, params: params, in: ws)
         prof.time(layer: "heads forward") {
             meanHead.forward(x: x, batch: batch, weight: params + meanOffset, bias: params + meanOffset + meanHead.weightCount,
                              y: ws.mean.pointer, profiler: prof)
@@ -39,20 +32,44 @@ extension Network {
 
     /// ws.z (B, latent) → ws.logits (B, C', H, W), the likelihood's parameters.
     public func decode(batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
-        let prof = ws.profiler
-        var x = UnsafePointer(ws.z.pointer)
-        for (i, l) in decoder.enumerated() {
-            let y = ws.decoderOutputs[i].pointer
-            prof.time(layer: l.name + " forward") {
-                l.layer.forward(x, into: y, batch: batch, parameters: params + l.offset, scratch: ws.scratch.pointer,
-                                profiler: prof)
+        let x = forward(decoder, from: ws.z.pointer, into: ws.decoderOutputs, saved: ws.decoderSaved, batch: batch,
+                        params: params, in: ws)
+        if outputShape.channels > 1 {
+            ws.profiler.time(.elementwise) {
+                channelMajorToImageMajor(x, ws.logits.pointer, channels: outputShape.channels, batch: batch,
+                                         plane: outputShape.height * outputShape.width)
+            }
+        }
+    }
+
+    /// Runs `layers` in order from `x`, each writing its own output buffer; returns the last output.
+    /// `saved` holds what each layer keeps for its backward pass beyond its input and output.
+    func forward(_ layers: [NetworkLayer], from x: UnsafePointer<Float>, into outputs: [Buffer], saved: [Buffer],
+                 batch: Int, params: UnsafePointer<Float>, in ws: Workspace) -> UnsafePointer<Float> {
+        var x = x
+        for (i, l) in layers.enumerated() {
+            let y = outputs[i].pointer
+            ws.profiler.time(layer: l.name + " forward") {
+                l.layer.forward(x, into: y, saved: saved[i].pointer, batch: batch, parameters: params + l.offset,
+                                scratch: ws.scratch.pointer, profiler: ws.profiler)
             }
             x = UnsafePointer(y)
         }
-        if outputShape.channels > 1 {
-            prof.time(.elementwise) {
-                channelMajorToImageMajor(x, ws.logits.pointer, channels: outputShape.channels, batch: batch,
-                                         plane: outputShape.height * outputShape.width)
+        return x
+    }
+
+    /// Runs `layers` backwards from the gradient in the last of `grads`: layer i reads its input
+    /// (`input` for the first), its output and its output's gradient, and writes its input's
+    /// gradient into grads[i − 1], or `inputGrad` for the first (nil: not needed).
+    func backward(_ layers: [NetworkLayer], input: UnsafePointer<Float>, inputGrad: FloatPointer?, outputs: [Buffer],
+                  saved: [Buffer], grads: [Buffer], batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
+        for i in layers.indices.reversed() {
+            let l = layers[i]
+            ws.profiler.time(layer: l.name + " backward") {
+                let x = i == 0 ? input : UnsafePointer(outputs[i - 1].pointer)
+                l.layer.backward(grads[i].pointer, x: x, y: outputs[i].pointer, saved: saved[i].pointer,
+                                 dx: i == 0 ? inputGrad : grads[i - 1].pointer, batch: batch, parameters: params + l.offset, gradients: ws.grads.pointer + l.offset,
+                                 scratch: ws.scratch.pointer, profiler: ws.profiler)
             }
         }
     }
@@ -96,23 +113,15 @@ extension Network {
 
     /// Backpropagates the gradients evaluateLoss left, adding every parameter's gradient to ws.grads.
     public func backward(_ images: UnsafePointer<Float>, batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
-        let prof = ws.profiler, grads = ws.grads.pointer, scratch = ws.scratch.pointer
+        let prof = ws.profiler, grads = ws.grads.pointer
         if outputShape.channels > 1 {
             prof.time(.elementwise) {
                 imageMajorToChannelMajor(ws.logitsGrad.pointer, ws.decoderGrads.last!.pointer, channels: outputShape.channels,
                                          batch: batch, plane: outputShape.height * outputShape.width)
             }
         }
-        for i in decoder.indices.reversed() {
-            let l = decoder[i]
-            prof.time(layer: l.name + " backward") {
-                let x = i == 0 ? ws.z.pointer : ws.decoderOutputs[i - 1].pointer
-                let dx = i == 0 ? ws.zGrad.pointer : ws.decoderGrads[i - 1].pointer
-                l.layer.backward(ws.decoderGrads[i].pointer, x: x, y: ws.decoderOutputs[i].pointer, dx: dx, batch: batch,
-                                 parameters: params + l.offset, gradients: grads + l.offset, scratch: scratch,
-                                 profiler: prof)
-            }
-        }
+        backward(decoder, input: ws.z.pointer, inputGrad: ws.zGrad.pointer, outputs: ws.decoderOutputs,
+                 saved: ws.decoderSaved, grads: ws.decoderGrads, batch: batch, params: params, in: ws)
         prof.time(.elementwise) {
             reparameterizeBackward(dz: ws.zGrad.pointer, logVariance: ws.logVariance.pointer, eps: ws.eps.pointer,
                                    dMean: ws.meanGrad.pointer, dLogVariance: ws.logVarianceGrad.pointer,
@@ -129,16 +138,8 @@ extension Network {
                                      dBias: grads + logVarianceOffset + logVarianceHead.weightCount, dx: featuresGrad,
                                      accumulate: true, profiler: prof)
         }
-        for i in encoder.indices.reversed() {
-            let l = encoder[i]
-            prof.time(layer: l.name + " backward") {
-                // The images need no gradient.
-                let x = i == 0 ? inputChannelMajor(images, in: ws) : UnsafePointer(ws.encoderOutputs[i - 1].pointer)
-                l.layer.backward(ws.encoderGrads[i].pointer, x: x, y: ws.encoderOutputs[i].pointer,
-                                 dx: i == 0 ? nil : ws.encoderGrads[i - 1].pointer, batch: batch,
-                                 parameters: params + l.offset, gradients: grads + l.offset, scratch: scratch,
-                                 profiler: prof)
-            }
-        }
+        // The images need no gradient.
+        backward(encoder, input: inputChannelMajor(images, in: ws), inputGrad: nil, outputs: ws.encoderOutputs,
+                 saved: ws.encoderSaved, grads: ws.encoderGrads, batch: batch, params: params, in: ws)
     }
 }

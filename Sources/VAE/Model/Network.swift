@@ -47,9 +47,10 @@ public struct Network: Sendable {
         (encoder + decoder).reduce(0) { $0 + $1.layer.multiplyAdds } + 2 * meanHead.multiplyAdds
     }
 
-    /// The convolution and transposed-convolution layers, in order.
+    /// The convolution and transposed-convolution layers, and the residual blocks (two convolutions
+    /// each), in order.
     public var convolutionLayers: [NetworkLayer] {
-        (encoder + decoder).filter { $0.layer is Conv2D || $0.layer is ConvTranspose2D }
+        (encoder + decoder).filter { $0.layer is Conv2D || $0.layer is ConvTranspose2D || $0.layer is ResidualBlock }
     }
 
     /// Multiply-adds of the convolution and transposed-convolution layers in one image's training
@@ -57,7 +58,10 @@ public struct Network: Sendable {
     /// computed). `vae bench --profile --gemm` divides it by those layers' time.
     public var convolutionTrainingMultiplyAdds: Int {
         let total = convolutionLayers.reduce(0) { $0 + $1.layer.multiplyAdds }
-        let first = encoder.first.map { $0.layer is Conv2D ? $0.layer.multiplyAdds : 0 } ?? 0
+        let first = encoder.first.map { l -> Int in
+            if let block = l.layer as? ResidualBlock { return block.conv1.multiplyAdds }
+            return l.layer is Conv2D ? l.layer.multiplyAdds : 0
+        } ?? 0
         return 3 * total - first
     }
 

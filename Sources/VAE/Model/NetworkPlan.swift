@@ -68,7 +68,7 @@ struct NetworkPlan {
         let outputChannels = likelihood.outputChannels(imageChannels: config.channels)
         for (i, block) in config.decoder.enumerated() {
             let last = i + 1 == config.decoder.count
-            guard block.channels != nil || last || [.flatten, .relu, .silu].contains(block.kind) else {
+            guard block.channels != nil || last || [.flatten, .relu, .silu, .residual, .upsample].contains(block.kind) else {
                 throw ModelError("decoder block \(i + 1) (\(block.kind.rawValue)) needs channels")
             }
             let made = try Self.layers(for: block, input: shape, output: block.channels ?? outputChannels,
@@ -109,9 +109,11 @@ struct NetworkPlan {
             return "\(module).\(counters[module, default: 0])"
         }
         func fail(_ reason: String) -> ModelError { ModelError("\(place) (\(block.kind.rawValue)): \(reason)") }
+        // A linear layer's features can be a whole flattened image; planes' channels are fewer.
+        let most = block.kind == .linear ? maxFloatsPerImage : maxChannels
         func outChannels() throws -> Int {
-            guard let output, (1...maxChannels).contains(output) else {
-                throw fail("channels \(output.map(String.init) ?? "missing") out of range (1–\(maxChannels))")
+            guard let output, (1...most).contains(output) else {
+                throw fail("channels \(output.map(String.init) ?? "missing") out of range (1–\(most))")
             }
             return output
         }
@@ -157,11 +159,24 @@ struct NetworkPlan {
             layer = Unflatten(output: TensorShape(channels: c, height: side, width: side))
         case .relu: layer = ReLU(shape: input)
         case .silu: layer = SiLU(shape: input)
+        case .residual:
+            guard !input.isFlat else { throw fail("follows a flat vector of \(input.channels); it needs planes (unflatten first)") }
+            if let c = block.channels, c != input.channels {
+                throw fail("keeps its input's \(input.channels) channels; it cannot make \(c)")
+            }
+            layer = ResidualBlock(channels: input.channels, height: input.height, width: input.width,
+                                  activation: block.activation == .relu ? .relu : .silu)
+        case .upsample:
+            guard !input.isFlat else { throw fail("follows a flat vector of \(input.channels); it needs planes (unflatten first)") }
+            guard 2 * input.height <= maxSide else { throw fail("would make planes of side \(2 * input.height)") }
+            layer = Upsample(input: input)
         }
         guard layer.outputShape.count <= maxFloatsPerImage, layer.outputShape.height >= 1 else {
             throw fail("its output \(layer.outputShape) is too large")
         }
         var made: [(name: String, layer: any Layer)] = [(layerName, layer)]
+        // A residual block's activation is the one inside it.
+        if block.kind == .residual { return made }
         switch block.activation {
         case nil: break
         case .relu:

@@ -10,6 +10,8 @@ public final class Workspace: @unchecked Sendable {
     public let mean: Buffer, logVariance: Buffer, eps: Buffer, z: Buffer
     let meanGrad: Buffer, logVarianceGrad: Buffer, zGrad: Buffer
     let decoderOutputs: [Buffer], decoderGrads: [Buffer]
+    /// Each layer's own state kept from forward for backward (`savedCount`; empty for most).
+    let encoderSaved: [Buffer], decoderSaved: [Buffer]
     /// The decoder's output image-major, (B, C', H, W), as the likelihood reads it: Bernoulli
     /// logits or Gaussian means.
     public let logits: Buffer
@@ -35,6 +37,8 @@ public final class Workspace: @unchecked Sendable {
                                               Buffer(count: B * cfg.latent))
         decoderOutputs = activations(network.decoder)
         decoderGrads = activations(network.decoder)
+        encoderSaved = network.encoder.map { Buffer(count: $0.layer.savedCount(batch: B)) }
+        decoderSaved = network.decoder.map { Buffer(count: $0.layer.savedCount(batch: B)) }
         // With one channel (C, B, H, W) and (B, C, H, W) coincide: no copies needed.
         let output = network.outputShape
         logits = output.channels > 1 ? Buffer(count: B * output.count) : decoderOutputs.last!

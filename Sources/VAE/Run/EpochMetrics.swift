@@ -15,4 +15,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var skippedSteps: Int
     public var imagesPerSecond: Double
     public var elapsedSeconds: Double
+    /// The last step's learning rate and KL weight, when they are scheduled.
+    public var learningRate: Double?
+    public var beta: Double?
 }

@@ -17,10 +17,12 @@ extension TrainingSession: TrainingLoopDelegate {
     func saveCheckpoint() throws { try folder.saveCheckpoint(config: config, trainer: trainer, state: loop.state) }
 
     public func trainingLoop(_ loop: TrainingLoop, didStep p: StepProgress) {
-        let text = String(format: "epoch %d/%d %@ %d/%d loss %.2f (rec %.2f + kl %.2f) %.0f img/s ETA %@",
-                          p.epoch + 1, p.epochs, ProgressLine.bar(p.batch, p.batches), p.batch, p.batches,
+        var text = String(format: "epoch %@ %@ %d/%d loss %.2f (rec %.2f + kl %.2f) %.0f img/s ETA %@",
+                          epochLabel(p.epoch + 1), ProgressLine.bar(p.batch, p.batches), p.batch, p.batches,
                           p.sums.meanLoss, p.sums.meanReconstruction, p.sums.meanKL, p.imagesPerSecond,
                           ProgressLine.duration(Double(p.imagesLeft) / p.imagesPerSecond))
+        text += scheduledValues(learningRate: p.learningRate, beta: p.beta)
+        if let left = p.secondsLeft { text += " (\(ProgressLine.duration(left)) left)" }
         let every = Swift.max(1, p.batches / 10)
         progress.update(text, force: p.batch % every == 0 && !progress.isTerminal)
     }
@@ -60,23 +62,50 @@ extension TrainingSession: TrainingLoopDelegate {
             metrics.valKL = v.kl
             metrics.valBitsPerDim = bitsPerDimension(v.negativeELBO)
         }
+        if let s = loop.schedule {
+            if s.variesLearningRate { metrics.learningRate = Double(trainer.adam.settings.learningRate) }
+            if s.variesBeta { metrics.beta = Double(trainer.beta) }
+        }
         try folder.metrics.append(metrics)
         try writePictures()
         try folder.writeReport(config: config, parameterCount: trainer.network.parameterCount, images: batches.dataset.count,
                                validationImages: validation.count, skippedFiles: batches.dataset.skipped.count)
         try saveCheckpoint()
-        var line = String(format: "epoch %d/%d  train -ELBO %.2f nats (%.4f bits/dim)", state.epoch, config.training.epochs,
+        var line = String(format: "epoch %@  train -ELBO %.2f nats (%.4f bits/dim)", epochLabel(state.epoch),
                           metrics.trainNegELBO, metrics.trainBitsPerDim)
         if let v = metrics.valNegELBO, let bpd = metrics.valBitsPerDim {
             line += String(format: "  val -ELBO %.2f nats (%.4f bits/dim)", v, bpd)
         }
         line += String(format: "  %.0f img/s  %@", metrics.imagesPerSecond, ProgressLine.duration(state.trainSeconds))
+        line += scheduledValues(learningRate: metrics.learningRate.map(Float.init), beta: metrics.beta.map(Float.init))
+        if loop.timeLimitReached { line += "  (time limit reached)" }
         say(line)
         if !metrics.trainNegELBO.isFinite || metrics.valNegELBO.map({ !$0.isFinite }) == true {
             say("stopping: the model diverged (its -ELBO is no longer finite). " + lowerRateAdvice)
             return .diverged
         }
         return .goOn
+    }
+
+    /// The steps a time-limited cosine is laid over, now estimated, go into config.json at once.
+    public func trainingLoop(_ loop: TrainingLoop, didEstimate schedule: LearningRateSchedule) throws {
+        config.training.schedule = schedule
+        try folder.writeConfig(config)
+        if let total = schedule.totalSteps, let e = schedule.estimate {
+            progress.finish()
+            say("time limit \(DurationText.text(e.budget)): \(e.steps) steps took \(String(format: "%.1f", e.seconds)) s, "
+                + "so the learning rate's cosine is laid over \(total) steps")
+        }
+    }
+
+    /// "3/10", or "3" when only a time limit ends the run.
+    func epochLabel(_ epoch: Int) -> String {
+        config.training.epochs >= TrainOptions.noEpochCap ? "\(epoch)" : "\(epoch)/\(config.training.epochs)"
+    }
+
+    /// "  lr 8.12e-04  β 0.350" for the values that are scheduled.
+    func scheduledValues(learningRate: Float?, beta: Float?) -> String {
+        (learningRate.map { String(format: "  lr %.3g", $0) } ?? "") + (beta.map { String(format: "  β %.3g", $0) } ?? "")
     }
 
     /// reconstructions.png (fixed held-out images above their reconstructions) and samples.png

@@ -5,7 +5,8 @@ import VAECore
 
 public final class TrainingSession {
     public let folder: RunFolder
-    public let config: RunConfig
+    /// The run's settings; a time-limited run adds its estimated step count (saved in config.json).
+    public internal(set) var config: RunConfig
     public let batches: ImageBatches
     public let trainer: Trainer
     public let loop: TrainingLoop
@@ -27,10 +28,14 @@ public final class TrainingSession {
         public var progress: ProgressLine
         public var say: (String) -> Void
         public var warn: (String) -> Void
+        /// Bytes the run may take; it is refused before allocating when it would need more.
+        public var memoryBudget: Int
 
         public init(threads: Int, decode: DecodeOptions = DecodeOptions(), progress: ProgressLine = ProgressLine(),
-                    say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) }) {
+                    say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) },
+                    memoryBudget: Int = MemoryPlan.defaultBudget()) {
             (self.threads, self.decode, self.progress, self.say, self.warn) = (threads, decode, progress, say, warn)
+            self.memoryBudget = memoryBudget
         }
     }
 
@@ -38,7 +43,9 @@ public final class TrainingSession {
     /// `force`), on the images under `data` (as typed; `config.dataFolders` holds them absolute).
     public static func start(_ config: RunConfig, data: [String], in path: String, force: Bool,
                              resources: Resources) throws -> TrainingSession {
-        if let problem = config.model.problem { throw RunError.invalid(problem) }
+        if let problem = config.problem { throw RunError.invalid(problem) }
+        var config = config
+        if config.runID == nil { config.runID = RunConfig.newRunID() }
         let folder = try RunFolder.newRun(at: path, force: force)
         return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
     }
@@ -49,7 +56,7 @@ public final class TrainingSession {
                               resources: Resources) throws -> TrainingSession {
         let folder = try RunFolder.existingRun(at: path)
         var config = try folder.readConfig()
-        if let problem = config.model.problem { throw RunError.corrupt(path: folder.file(Checkpoint.configFile), reason: problem) }
+        if let problem = config.problem { throw RunError.corrupt(path: folder.file(Checkpoint.configFile), reason: problem) }
         var checks = fixed
         // Runs saved before config.json kept --limit cannot say what it was: the flag is taken as given.
         if let limit, config.version >= RunConfig.limitVersion {
@@ -59,6 +66,10 @@ public final class TrainingSession {
         }
         // From here on config.json says whether a limit applies.
         config.version = Swift.max(config.version, RunConfig.limitVersion)
+        // A cosine is laid over the saved length: another --epochs would bend it.
+        if let epochs, config.training.scheduleKind == .cosine {
+            checks.append(FixedSetting("--epochs (with --schedule cosine)", given: epochs, saved: \.training.epochs))
+        }
         let conflicts = checks.compactMap { $0.conflict(with: config) }
         guard conflicts.isEmpty else { throw ResumeConflict(folder: path, conflicts: conflicts) }
         if let epochs { config.training.epochs = epochs }
@@ -67,14 +78,19 @@ public final class TrainingSession {
     }
 
     init(folder: RunFolder, config: RunConfig, data: [String], resuming: Bool, resources: Resources) throws {
-        (self.folder, self.config, self.resumed) = (folder, config, resuming)
+        (self.folder, self.resumed) = (folder, resuming)
         (progress, say, warn) = (resources.progress, resources.say, resources.warn)
+        try Self.checkMemory(config, images: 0, resources: resources)
         let dataset = try Self.load(data, config: config, resources: resources)
+        batches = ImageBatches(dataset: dataset, validationFraction: config.training.validationFraction, seed: config.training.seed)
+        // The schedule's defaults and step count are settled now that the steps per epoch are known.
+        var config = config
+        config.training = config.training.resolved(stepsPerEpoch: batches.batchesPerEpoch(batchSize: config.training.batch))
+        self.config = config
         // Written once the images load (a folder whose data failed stays empty) and before any
         // step, so that a run stopped before its first checkpoint can be resumed.
         try folder.writeConfig(config)
         let t = config.training
-        batches = ImageBatches(dataset: dataset, validationFraction: t.validationFraction, seed: t.seed)
         guard !batches.trainIndices.isEmpty else { throw RunError.invalid("no images left to train on after the validation split") }
         let network = Network(config: config.model)
         let averaging = (t.averageDecay ?? 0) > 0
@@ -84,7 +100,12 @@ public final class TrainingSession {
                           adam: AdamSettings(learningRate: t.learningRate), beta: t.beta, shards: t.shards,
                           threads: resources.threads, params: point?.params, averageDecay: t.averageDecay, average: point?.average)
         trainer.clipNorm = t.clipNorm
+        trainer.freeBits = t.freeBits
         trainer.configureBLAS()
+        if let saved = point?.state.runID, let id = config.runID, saved != id {
+            throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "belongs to another run (run id \(saved); "
+                + "this run's config.json says \(id)): it cannot continue this run")
+        }
         var state = point?.state ?? TrainingState()
         point?.restore(trainer.adam)
         let fingerprint = DataFingerprint.of(paths: dataset.paths, folders: data)
@@ -92,8 +113,10 @@ public final class TrainingSession {
             resources.warn("warning: the image folder changed since this run was saved; the data order will differ")
         }
         state.dataFingerprint = fingerprint
-        loop = TrainingLoop(trainer: trainer, source: batches, batchSize: t.batch, epochs: t.epochs,
+        let source: BatchSource = t.flips ? HorizontalFlips(batches, seed: t.seed, width: config.model.size) : batches
+        loop = TrainingLoop(trainer: trainer, source: source, batchSize: t.batch, epochs: t.epochs,
                             maxBadSteps: t.maxBadSteps, state: state)
+        loop.schedule = t.trainingSchedule
         guard state.batchInEpoch <= loop.stepsPerEpoch else {
             throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "batch \(state.batchInEpoch) of an epoch "
                 + "of \(loop.stepsPerEpoch) batches: the training state does not fit these images and this batch size")
@@ -112,13 +135,24 @@ public final class TrainingSession {
         let start = Date(), progress = resources.progress
         defer { progress.finish() }     // also when loading fails, before the error is printed
         let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
-                                       options: resources.decode, limit: config.limit) { done, total in
+                                       options: resources.decode, limit: config.limit,
+                                       admit: { try checkMemory(config, images: $0, resources: resources) }) { done, total in
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
             progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
         }
         progress.finish()
         if let note = dataset.skippedSummary() { resources.warn(note) }
         return dataset
+    }
+
+    /// Refuses the run, before anything large is allocated, when it would take more than the budget.
+    static func checkMemory(_ config: RunConfig, images: Int, resources: Resources) throws {
+        let t = config.training
+        let plan = MemoryPlan.training(model: config.model, batch: t.batch, shards: t.shards, threads: resources.threads,
+                                       images: images, averaging: (t.averageDecay ?? 0) > 0,
+                                       decodePixels: resources.decode.maxPixels)
+        try plan.check(budget: resources.memoryBudget,
+                       advice: "use a smaller --batch, --size or model, fewer images (--limit) or --threads, or raise --memory")
     }
 
     public var state: TrainingState { loop.state }
@@ -129,12 +163,17 @@ public final class TrainingSession {
             say("\(folder.path) has already trained \(loop.state.epoch) epochs; pass --epochs with a larger total to train further")
             return .alreadyTrained
         }
+        if resumed && loop.isComplete, let limit = config.training.timeLimit {
+            say("\(folder.path) has already used its time limit (\(DurationText.text(limit))); start a new run to train longer")
+            return .alreadyTrained
+        }
         let m = config.model, dataset = batches.dataset
         say("\(resumed ? "resuming" : "training") in \(folder.path): \(dataset.count) images "
             + "(\(batches.trainIndices.count) train, \(batches.validationIndices.count) validation), "
             + "\(m.size)×\(m.size)×\(m.channels), \(m.summary), "
             + "\(trainer.network.parameterCount) parameters, batch \(config.training.batch), "
-            + "\(config.training.epochs) epochs" + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
+            + config.training.lengthSummary + config.training.scheduleSummary
+            + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
         try folder.metrics.trim(after: loop.state.epoch)
         let outcome = try StopRequest.catchingInterrupt { requested in
             loop.stopRequested = requested
@@ -142,6 +181,9 @@ public final class TrainingSession {
         }
         switch outcome {
         case .finished:
+            if loop.timeLimitReached {
+                say("time limit reached: \(loop.state.step) steps in \(ProgressLine.duration(loop.state.trainSeconds)) of training")
+            }
             say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
             return .finished
         case .interrupted: return .interrupted

@@ -14,6 +14,11 @@ public struct StepProgress: Sendable {
     public var imagesPerSecond: Double
     /// Images left in the epoch.
     public var imagesLeft: Int
+    /// The step's learning rate and KL weight when they are scheduled (nil when fixed).
+    public var learningRate: Float? = nil
+    public var beta: Float? = nil
+    /// Training seconds left in a time-limited run's budget.
+    public var secondsLeft: Double? = nil
 }
 
 /// Why the loop stopped before the last epoch.
@@ -38,4 +43,11 @@ public protocol TrainingLoopDelegate: AnyObject {
     func trainingLoop(_ loop: TrainingLoop, didFinishEpoch sums: EpochSums, imagesPerSecond: Double) throws -> EpochVerdict
     /// The loop stops mid-epoch; its state is the last step's: the place to save a checkpoint.
     func trainingLoop(_ loop: TrainingLoop, willStop reason: EarlyStop) throws
+    /// A time-limited run has fixed the steps its learning rate schedule is laid over (after its
+    /// warm-up): the place to save the schedule, so that a resumed run continues it.
+    func trainingLoop(_ loop: TrainingLoop, didEstimate schedule: LearningRateSchedule) throws
+}
+
+extension TrainingLoopDelegate {
+    public func trainingLoop(_ loop: TrainingLoop, didEstimate schedule: LearningRateSchedule) throws {}
 }

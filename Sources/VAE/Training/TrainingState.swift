@@ -11,6 +11,8 @@ public struct TrainingState: Sendable, Equatable {
     public var trainSeconds = 0.0
     /// Fingerprint of the file list, to tell when a resumed run's folder changed (DataFingerprint).
     public var dataFingerprint = ""
+    /// The run (RunConfig.runID) whose checkpoint this is; nil in states saved before runs had one.
+    public var runID: String?
 
     public init(epoch: Int = 0, batchInEpoch: Int = 0, step: Int = 0) {
         (self.epoch, self.batchInEpoch, self.step) = (epoch, batchInEpoch, step)
