@@ -8,9 +8,10 @@ import TestSupport
     static let model = ["--size", "16", "--channels", "3", "--widths", "8,16", "--latent", "4", "--batch", "8",
                         "--likelihood", "logistic", "--seed", "2"]
 
-    @Test func trainsSamplesReconstructsInterpolatesAndEvaluates() throws {
+    /// With the plain family and with the residual one (issue 12's end-to-end case).
+    @Test(arguments: ["plain", "resnet"]) func trainsSamplesReconstructsInterpolatesAndEvaluates(arch: String) throws {
         let out = temporaryFolder("vae-logistic"), run = out + "/run"
-        var r = try vae(["train", sampleData, "--epochs", "1", "--out", run] + Self.model)
+        var r = try vae(["train", sampleData, "--epochs", "1", "--arch", arch, "--out", run] + Self.model)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("epoch 1/1") && r.stdout.contains("bits/dim"), "\(r.stdout)")
         let config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json")))
@@ -18,8 +19,9 @@ import TestSupport
         let model = try #require(config["model"] as? [String: Any])
         #expect(model["likelihood"] as? String == "logistic" && model["mixtures"] as? Int == 5)
         // The decoder's last layer makes the mixture's 10·K planes: logits, and per channel means, log-scales, coefficients.
-        let header = try String(decoding: Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")).prefix(4096), as: UTF8.self)
-        #expect(header.contains(#""dtype":"F32","shape":[8,50,4,4]}"#), "\(header.prefix(600))")
+        let header = try String(decoding: Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")).prefix(8192), as: UTF8.self)
+        let lastWeight = arch == "plain" ? "[8,50,4,4]" : "[50,8,3,3]"
+        #expect(header.contains(#""dtype":"F32","shape":\#(lastWeight)}"#), "\(header.prefix(600))")
 
         r = try vae(["sample", run, "--count", "6", "--out", out + "/s.png", "--scale", "1"])
         #expect(r.status == 0, "\(r.stderr)")

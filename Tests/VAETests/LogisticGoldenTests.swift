@@ -51,9 +51,9 @@ struct LogisticGolden: Decodable {
         assertClose(mean.array, g.mean, relative: 1e-5, absolute: 2e-6, "\(name) mean")
     }
 
-    /// A whole small model with the logistic likelihood, RGB (two components) and gray (three):
-    /// its decoder outputs, loss, every parameter's gradient and three Adam steps equal PyTorch's.
-    @Test(arguments: ["rgb_logistic", "gray_logistic"])
+    /// A whole small model with the logistic likelihood, RGB (two components), gray (three) and the
+    /// residual family: its decoder outputs, loss, every parameter's gradient and three Adam steps equal PyTorch's.
+    @Test(arguments: ["rgb_logistic", "gray_logistic", "resnet_logistic"])
     func modelMatchesPyTorch(_ name: String) throws {
         let g = try #require(try LogisticGolden.load().models[name])
         #expect(g.model.likelihood == .logistic && g.model.mixtures != nil)
