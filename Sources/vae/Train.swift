@@ -137,9 +137,12 @@ struct Train: ParsableCommand {
         if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
         if let beta, !(beta >= 0 && beta.isFinite) { throw ValidationError("--beta must be zero or positive") }
-        if let gaussianScale, !(gaussianScale > 0 && gaussianScale.isFinite) {
-            throw ValidationError("--gaussian-scale must be a positive number")
+        if let gaussianScale, !(gaussianScale >= 1e-6 && gaussianScale <= 1e6) {
+            throw ValidationError("--gaussian-scale must be between 1e-6 and 1e6, e.g. 0.1")
         }
+        if let hidden, !(1...(1 << 24)).contains(hidden) { throw ValidationError("--hidden must be between 1 and 16777216") }
+        if let latent, !(1...65536).contains(latent) { throw ValidationError("--latent must be between 1 and 65536") }
+        if let epochs, epochs > 1_000_000 { throw ValidationError("--epochs must be at most 1000000") }
         if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
             throw ValidationError("--clip-norm must be a positive number (the largest gradient norm kept), e.g. 100")
         }
@@ -149,7 +152,7 @@ struct Train: ParsableCommand {
         if let valFraction, !(0..<1).contains(valFraction) { throw ValidationError("--val-fraction must be at least 0 and below 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         try PixelLimit.validate(maxMegapixels)
-        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a positive number of GB, e.g. 8") }
+        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a number of GB above 0 and at most 1000000, e.g. 8") }
         if let background, Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         _ = try modelConfig()
     }
