@@ -58,18 +58,37 @@ public struct MemoryPlan: Sendable {
                           + "\(Self.describe(budget)) budget: \(advice)")
     }
 
-    /// Bytes the kernel says could be given to a new process now (MemAvailable), or nil.
+    /// Bytes this process could still take: the least of the kernel's MemAvailable, the room left
+    /// under `ulimit -v` (RLIMIT_AS less the address space already mapped) and under the cgroup's
+    /// memory.max; nil when none can be read.
     public static func available() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            let fields = line.split(separator: " ")
-            if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
+        var limits: [Int] = []
+        if let kib = field("MemAvailable:", in: "/proc/meminfo") { limits.append(kib * 1024) }
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur < UInt64(Int.max) {
+            let mapped = (field("VmSize:", in: "/proc/self/status") ?? 0) * 1024
+            limits.append(Swift.max(0, Int(limit.rlim_cur) - mapped))
+        }
+        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+           let most = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            let used = (try? String(contentsOfFile: "/sys/fs/cgroup/memory.current", encoding: .utf8))
+                .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            limits.append(Swift.max(0, most - used))
+        }
+        return limits.min()
+    }
+
+    /// The number after `key` in a /proc file of "Key: value kB" lines.
+    static func field(_ key: String, in path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
         }
         return nil
     }
 
-    /// The default budget: what is available less a tenth (other programs keep running), or 8 GiB
-    /// where that cannot be read.
+    /// The default budget: what is available less a tenth (other programs keep running, and the
+    /// plan leaves out small things), or 8 GiB where that cannot be read.
     public static func defaultBudget() -> Int { available().map { $0 / 10 * 9 } ?? 8 << 30 }
 
     /// Human-readable bytes: "1.2 GB", "350 MB".

@@ -33,6 +33,10 @@ extension RunConfig {
             return "data prepares \(data.size)×\(data.size)×\(data.channels) images but the model takes "
                 + "\(model.size)×\(model.size)×\(model.channels)"
         }
+        if let limit, limit < 1 { return "limit \(limit) must be at least 1 (or absent: every image)" }
+        if dataFolders.isEmpty || dataFolders.contains(where: \.isEmpty) {
+            return "dataFolders must name the folders the run trained on"
+        }
         return training.problem
     }
 }

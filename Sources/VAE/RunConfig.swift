@@ -82,6 +82,13 @@ public struct RunConfig: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(RunConfig.self, from: data)
         } catch {
+            // Foundation reports a number that does not fit its field (28.5 or 2^63 for a whole
+            // number) as invalid JSON, without the key; say what it is when the JSON itself is fine.
+            if case .dataCorrupted(let context)? = error as? DecodingError, context.codingPath.isEmpty,
+               (try? JSONSerialization.jsonObject(with: data)) != nil {
+                throw RunError.corrupt(path: path, reason: "config.json does not parse (a number does not fit its field: "
+                                       + "a fraction where a whole number belongs, or one too large)")
+            }
             throw RunError.corrupt(path: path, reason: "config.json does not parse (\(ModelChoice.reason(error)))")
         }
     }

@@ -45,8 +45,17 @@ struct Bench: ParsableCommand {
         guard ModelConfig.presets[preset] != nil else {
             throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
         }
-        guard steps > 0, threads > 0, (batch ?? 1) > 0, (shards ?? 1) > 0 else {
-            throw ValidationError("--steps, --threads, --batch and --shards must be positive")
+        guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 100000") }
+        guard (1...ThreadOptions.maxThreads).contains(threads) else {
+            throw ValidationError("--threads must be between 1 and \(ThreadOptions.maxThreads) (4 × the cores here)")
+        }
+        if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
+        if let shards, !(1...Swift.max(1, batch ?? 65536)).contains(shards) || shards > 1024 {
+            throw ValidationError("--shards must be between 1 and the batch size (at most 1024)")
+        }
+        if let columnBudget, !(1...(1 << 28)).contains(columnBudget) { throw ValidationError("--column-budget must be between 1 and 2^28 floats") }
+        if let minimumColumns, !(1...(1 << 20)).contains(minimumColumns) {
+            throw ValidationError("--minimum-columns must be between 1 and 2^20")
         }
     }
 
@@ -57,7 +66,13 @@ struct Bench: ParsableCommand {
         (choice.preset, choice.architecture, choice.activation) = (preset, arch, arch.defaultActivation)
         let config = arch == .plain ? ModelConfig.presets[preset]! : try choice.config()
         let batch = self.batch ?? ModelConfig.presetBatch[preset]!
-        let shards = self.shards ?? threads
+        let shards = Swift.min(self.shards ?? threads, batch)
+        do {
+            try MemoryPlan.training(model: config, batch: batch, shards: shards, threads: threads, images: 0, averaging: true)
+                .check(budget: MemoryPlan.defaultBudget(), advice: "use a smaller --batch or fewer --threads")
+        } catch {
+            throw RunFailure("\(error)")
+        }
         let r = Benchmark.run(config: config, batch: batch, steps: steps, threads: threads, shards: shards,
                               profile: profile)
         let name = arch == .plain ? preset : "\(preset) \(arch.rawValue)"

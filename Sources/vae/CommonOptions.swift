@@ -43,12 +43,13 @@ struct RunFailure: Error, CustomStringConvertible {
 }
 
 /// Writes each image, upscaled, as its own PNG in `folder` (created if missing), named
-/// `prefix` and an index padded to `digits`.
-func writeEach(_ images: [Image], to folder: String, prefix: String, digits: Int, scale: Int) throws {
+/// `prefix` and an index padded to `digits`. Files that exist and are not PNGs are never
+/// replaced: every name is checked before any is written.
+func writeEach(_ images: [Image], to folder: String, prefix: String, digits: Int, scale: Int, inputs: [String] = []) throws {
+    let name = { (i: Int) in folder + "/\(prefix)-" + String(format: "%0\(digits)d", i) + ".png" }
+    for i in images.indices { try checkPictureTarget(name(i), inputs: inputs) }
     try Folders.create(folder)
-    for (i, image) in images.enumerated() {
-        try image.upscaled(by: scale).writePNG(to: folder + "/\(prefix)-" + String(format: "%0\(digits)d", i) + ".png")
-    }
+    for (i, image) in images.enumerated() { try image.upscaled(by: scale).writePNG(to: name(i)) }
 }
 
 /// Prints to standard error.
@@ -85,4 +86,32 @@ func loadInputs(_ paths: [String], model: Model, in folder: String) throws -> [(
         }
     }
     return out
+}
+
+/// The largest picture a command writes, in megapixels: a grid of this size takes about a
+/// gigabyte while it is made (each tile upscaled, then the grid, as floats).
+let maxPictureMegapixels = 32
+
+/// Refuses a picture of `tiles` tiles of side × side pixels, upscaled by `scale`, that would be too large.
+func checkPictureSize(tiles: Int, side: Int, scale: Int, advice: String) throws {
+    let tileSide = side * scale, pixels = Double(tiles) * Double(tileSide * tileSide)
+    guard pixels <= Double(maxPictureMegapixels) * 1e6 else {
+        throw RunFailure(String(format: "the picture would be %.0f megapixels (%d images of %d×%d), over %d: %@",
+                                pixels / 1e6, tiles, tileSide, tileSide, maxPictureMegapixels, advice))
+    }
+}
+
+/// Refuses to write a picture where it would destroy something: over a file that is not a PNG
+/// (a checkpoint, config.json, the user's own files), over a folder, or over an input image.
+func checkPictureTarget(_ path: String, inputs: [String] = []) throws {
+    let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else { return }
+    if isFolder.boolValue { throw RunFailure("\(path): is a folder; give a PNG file name") }
+    if ImageDecoder.sniff(file: resolved) != .png {
+        throw RunFailure("\(path): exists and is not a PNG; refusing to replace it (choose another name)")
+    }
+    for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == resolved {
+        throw RunFailure("\(path): is one of the input images; choose another name")
+    }
 }

@@ -21,6 +21,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
+        try PixelLimit.checkMemory(maxMegapixels)
         let options = DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels))
         var ok = 0, failed = 0
         for path in paths {

@@ -49,14 +49,16 @@ struct Interpolate: ParsableCommand {
         } catch {
             throw RunFailure("\(error)")
         }
-        let strip = model.interpolation(from: first, to: second, steps: steps, slerp: slerp)
         let scale = picture.factor(for: model.config.size)
+        try checkPictureSize(tiles: steps + 2, side: model.config.size, scale: scale, advice: "use fewer --steps or a smaller --scale")
         let path = out ?? runFolder + "/interpolation.png"
+        try checkPictureTarget(path, inputs: [a, b])
+        let strip = model.interpolation(from: first, to: second, steps: steps, slerp: slerp)
         try ensureParentFolder(of: path)
         try Image.grid(strip.map { $0.upscaled(by: scale) }, columns: strip.count).writePNG(to: path)
         print("wrote \(path) (A, \(steps) \(slerp ? "spherical" : "linear") steps, B)")
         if let frames {
-            try writeEach(strip, to: frames, prefix: "frame", digits: 3, scale: scale)
+            try writeEach(strip, to: frames, prefix: "frame", digits: 3, scale: scale, inputs: [a, b])
             print("wrote \(strip.count) frames to \(frames)/")
         }
     }

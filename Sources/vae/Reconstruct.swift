@@ -37,9 +37,12 @@ struct Reconstruct: ParsableCommand {
         let model = try loadModel(runFolder, threads: threads.threads)
         let loaded = try loadInputs(inputs, model: model, in: runFolder).prefix(limit)
         guard !loaded.isEmpty else { throw RunFailure("no readable PNG or JPEG images in \(inputs.joined(separator: ", "))") }
+        try checkPictureSize(tiles: 2 * loaded.count, side: model.config.size, scale: picture.factor(for: model.config.size),
+                             advice: "use a smaller --limit or --scale")
+        let path = out ?? runFolder + "/reconstruction.png"
+        try checkPictureTarget(path, inputs: loaded.map(\.0))
         let sheet = model.reconstructionSheet(loaded.map(\.1), columns: columns,
                                               scale: picture.factor(for: model.config.size))
-        let path = out ?? runFolder + "/reconstruction.png"
         try ensureParentFolder(of: path)
         try sheet.writePNG(to: path)
         print("wrote \(path) (\(loaded.count) images above their reconstructions)")

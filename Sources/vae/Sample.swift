@@ -41,10 +41,12 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads)
-        let images = model.samples(count: count, seed: seed, temperature: temperature)
         let scale = picture.factor(for: model.config.size)
-        let cols = columns ?? Int(Double(count).squareRoot().rounded(.up))
+        try checkPictureSize(tiles: count, side: model.config.size, scale: scale, advice: "use a smaller --count or --scale")
         let path = out ?? runFolder + "/prior-samples.png"
+        try checkPictureTarget(path)
+        let images = model.samples(count: count, seed: seed, temperature: temperature)
+        let cols = columns ?? Int(Double(count).squareRoot().rounded(.up))
         try ensureParentFolder(of: path)
         try Image.grid(images.map { $0.upscaled(by: scale) }, columns: cols).writePNG(to: path)
         print("wrote \(path) (\(count) samples, seed \(seed), temperature \(temperature))")

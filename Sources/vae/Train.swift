@@ -150,9 +150,12 @@ struct Train: ParsableCommand {
                 throw ValidationError("--mixtures is for --likelihood logistic")
             }
         }
-        if let gaussianScale, !(gaussianScale > 0 && gaussianScale.isFinite) {
-            throw ValidationError("--gaussian-scale must be a positive number")
+        if let gaussianScale, !(gaussianScale >= 1e-6 && gaussianScale <= 1e6) {
+            throw ValidationError("--gaussian-scale must be between 1e-6 and 1e6, e.g. 0.1")
         }
+        if let hidden, !(1...(1 << 24)).contains(hidden) { throw ValidationError("--hidden must be between 1 and 16777216") }
+        if let latent, !(1...65536).contains(latent) { throw ValidationError("--latent must be between 1 and 65536") }
+        if let epochs, epochs > 1_000_000 { throw ValidationError("--epochs must be at most 1000000") }
         if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
             throw ValidationError("--clip-norm must be a positive number (the largest gradient norm kept), e.g. 100")
         }
@@ -162,7 +165,7 @@ struct Train: ParsableCommand {
         if let valFraction, !(0..<1).contains(valFraction) { throw ValidationError("--val-fraction must be at least 0 and below 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         try PixelLimit.validate(maxMegapixels)
-        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a positive number of GB, e.g. 8") }
+        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a number of GB above 0 and at most 1000000, e.g. 8") }
         if let background, Background(background) == nil { throw ValidationError("--background takes white, black, gray or #RRGGBB") }
         _ = try modelConfig()
     }

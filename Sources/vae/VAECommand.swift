@@ -13,6 +13,15 @@ struct VAECommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // A refused flag is one line, naming the flag and what to do, with a pointer to the
+            // subcommand's help instead of the whole usage text.
+            if exitCode(for: error) == .validationFailure {
+                let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                let sub = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }
+                    .flatMap { name in configuration.subcommands.first { $0._commandName == name }?._commandName }
+                FileHandle.standardError.write(Data("Error: \(first) (see 'vae \(sub.map { $0 + " " } ?? "")--help')\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
             exit(withError: error)
         }
     }

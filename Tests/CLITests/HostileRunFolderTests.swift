@@ -84,7 +84,7 @@ import TestSupport
         let cases: [([String], String)] = [
             (["--batch", "65536", "--size", "4096", "--channels", "3"], "over the"),
             (["--size", "512", "--channels", "3", "--batch", "4096"], "--batch"),
-            (["--latent", "100000"], "latent size 100000"),
+            (["--latent", "100000"], "--latent must be between 1 and 65536"),
             (["--threads", "1000"], "--threads must be between 1 and"),
             (["--clip-norm", "nan"], "--clip-norm"),
             (["--size", "16", "--memory", "0.001"], "raise --memory"),

@@ -75,12 +75,14 @@ public struct ModelChoice: Sendable {
         let base = preset.flatMap { ModelChoice.presetSizes[$0] }
         let size = self.size ?? base?.size ?? 64
         let widths = self.widths ?? (base != nil && self.size == nil ? base!.widths : Self.defaultWidths(size: size))
+        if widths.count > 12 { throw ModelError("--widths takes at most 12 widths (each halves the side), not \(widths.count)") }
         // The plain family mirrors the encoder: the side must halve exactly at every convolution.
         let divisor = 1 << Swift.min(widths.count, 20)
         if size % divisor != 0 {
             let below = size / divisor * divisor, above = below + divisor
+            let sizes = below == 0 ? "\(above) (or a multiple)" : "\(below) or \(above)"
             throw ModelError("image size \(size) is not divisible by \(divisor) (2^\(widths.count) for \(widths.count) "
-                             + "convolutions): use --size \(below == 0 ? above : below) or \(above), or fewer --widths")
+                             + "convolutions): use --size \(sizes), or fewer --widths")
         }
         let family = architecture == .resnet ? ModelConfig.resnet : ModelConfig.plain
         var config = family(size, channels ?? base?.channels ?? 3, widths, hidden ?? base?.hidden, latent ?? base?.latent ?? 32,

@@ -46,6 +46,13 @@ public final class TrainingSession {
         if let problem = config.problem { throw RunError.invalid(problem) }
         var config = config
         if config.runID == nil { config.runID = RunConfig.newRunID() }
+        // A run folder is never data: one made in (or above) a data folder would hide the images.
+        let resolve = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        let out = resolve(path)
+        for folder in data.map(resolve) where folder == out || folder.hasPrefix(out.hasSuffix("/") ? out : out + "/") {
+            throw RunError.invalid("\(path): \(folder == out ? "is the image folder itself" : "holds the image folder \(folder)"); "
+                                   + "choose an --out outside the data")
+        }
         let folder = try RunFolder.newRun(at: path, force: force)
         return try TrainingSession(folder: folder, config: config, data: data, resuming: false, resources: resources)
     }
