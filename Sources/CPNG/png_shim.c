@@ -9,6 +9,31 @@ static void set_err(char *err, size_t n, const char *msg) {
     if (err && n) snprintf(err, n, "%s", msg);
 }
 
+// libpng allocates a chunk's declared length before reading its data: a 46-byte file declaring a
+// 2 GB tEXt chunk made it take 2 GB of memory (found by fuzzing). The whole file is in memory here,
+// so a chunk claiming more bytes than the file has left is refused before libpng sees it.
+static int check_chunk_lengths(const uint8_t *data, size_t size, char *err, size_t err_size) {
+    size_t offset = 8;
+    while (offset + 8 <= size) {
+        const uint8_t *p = data + offset;
+        uint32_t length = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        size_t left = size - offset - 8;
+        if (length > left) {
+            char name[5];
+            for (int i = 0; i < 4; i++) name[i] = (p[4 + i] >= 0x20 && p[4 + i] < 0x7F) ? (char)p[4 + i] : '?';
+            name[4] = 0;
+            char msg[160];
+            snprintf(msg, sizeof msg, "chunk '%s' declares %u bytes, more than the %zu left in the file",
+                     name, length, left);
+            set_err(err, err_size, msg);
+            return 1;
+        }
+        if (memcmp(p + 4, "IEND", 4) == 0) break;
+        offset += 12 + (size_t)length;
+    }
+    return 0;
+}
+
 int vae_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
                    uint8_t **pixels, uint32_t *width, uint32_t *height, int *channels,
                    char *err, size_t err_size) {
@@ -16,6 +41,7 @@ int vae_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     *pixels = NULL;
+    if (check_chunk_lengths(data, size, err, err_size)) return 1;
     if (!png_image_begin_read_from_memory(&image, data, size)) {
         set_err(err, err_size, image.message[0] ? image.message : "unreadable PNG header");
         png_image_free(&image);
