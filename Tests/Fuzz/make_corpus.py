@@ -96,13 +96,14 @@ def safetensors_file(header, data=b""):
     return struct.pack("<Q", len(text)) + text + data
 
 
-def config(model, size, channels, **training):
+def config(model, size, channels, top=None, **training):
     train = {"epochs": 10, "batch": 64, "learningRate": 0.001, "beta": 1, "seed": 0, "validationFraction": 0.05,
              "shards": 2, "averageDecay": 0.99, "maxBadSteps": 3}
     train.update(training)
-    return json.dumps({"model": model, "data": {"size": size, "channels": channels, "fit": "crop",
-                                                 "background": "white"},
-                       "training": train, "dataFolders": ["/data/images"], "version": 1}, indent=2).encode()
+    run = {"model": model, "data": {"size": size, "channels": channels, "fit": "crop", "background": "white"},
+           "training": train, "dataFolders": ["/data/images"], "version": 1}
+    run.update(top or {})
+    return json.dumps(run, indent=2).encode()
 
 
 def model(size, channels, widths, latent, hidden=None, **extra):
@@ -131,6 +132,23 @@ def main():
                                          clipNorm=1.0)
     files[("config", "rgb64")] = config(model(64, 3, [32, 64, 128, 256], 128, likelihood="gaussian"), 64, 3)
     files[("config", "small")] = config(model(8, 1, [4], 2), 8, 1, averageDecay=None)
+    # Block lists (today's format): every kind, both activations, the three likelihoods.
+    conv = lambda kind, module, ch, k=4, s=2, p=1, act=None: dict(kind=kind, module=module, channels=ch, kernel=k, stride=s,
+                                                                 padding=p, **({"activation": act} if act else {}))
+    blocks = {"size": 8, "channels": 3, "latent": 3, "likelihood": "logistic", "mixtures": 2, "initialization": "kaiming",
+              "encoder": [conv("conv", "enc", 5, 3, 1, 1, "silu"), {"kind": "residual", "module": "enc", "activation": "relu"},
+                          conv("conv", "enc", 6, 4, 2, 1, "relu"), {"kind": "flatten", "module": "enc"},
+                          {"kind": "linear", "module": "enc_fc", "channels": 12}, {"kind": "relu", "module": "enc_fc"}],
+              "decoder": [{"kind": "linear", "module": "dec_fc", "channels": 24, "activation": "silu"},
+                          {"kind": "unflatten", "channels": 6}, conv("deconv", "dec", 5, 4, 2, 1, "relu"),
+                          {"kind": "silu", "module": "dec"}, {"kind": "upsample", "module": "dec"},
+                          {"kind": "conv", "module": "dec", "kernel": 3, "stride": 1, "padding": 1}]}
+    files[("config", "blocks")] = config(blocks, 8, 3, top={"runID": "0123456789abcdef", "version": 2})
+    gaussian = dict(blocks, likelihood="gaussian", learnScale=True, logScale=-1.5)
+    del gaussian["mixtures"]
+    files[("config", "blocks_gaussian")] = config(gaussian, 8, 3, top={"limit": 5, "version": 2},
+                                                    schedule={"kind": "cosine", "warmupSteps": 10, "totalSteps": 500},
+                                                    klWarmupSteps=10, freeBits=0.25, flip=True, timeLimit=60.0)
     for (target, name), data in files.items():
         os.makedirs(os.path.join(out, target), exist_ok=True)
         with open(os.path.join(out, target, name), "wb") as f:

@@ -147,7 +147,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         func describe(_ blocks: [Block]) -> String {
             var parts: [(String, [String])] = []
             for b in blocks where ![.flatten, .unflatten].contains(b.kind) {
-                let value = b.channels.map(String.init) ?? ([.relu, .silu, .upsample].contains(b.kind) ? "" : "out")
+                let value = b.channels.map(String.init) ?? ([.relu, .silu, .upsample, .residual].contains(b.kind) ? "" : "out")
                 let name = b.kind.rawValue + (b.kind == .conv || b.kind == .deconv ? "\(b.kernel ?? 4)x\(b.kernel ?? 4)" : "")
                 if let lastName = parts.last?.0, lastName == name { parts[parts.count - 1].1.append(value) }
                 else { parts.append((name, [value])) }
