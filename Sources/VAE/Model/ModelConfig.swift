@@ -102,7 +102,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                              likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1),
                              learnScale: Bool = false, initialization: Initialization = .kaiming,
                              activation: Activation = .relu) -> ModelConfig {
-        let top = widths.last ?? channels, bottom = size >> widths.count, flat = top * bottom * bottom
+        let top = widths.last ?? channels, bottom = size >> widths.count
+        // Sizes may come from a damaged config.json: an overflowing product becomes 0 features,
+        // which NetworkPlan then refuses with the block named.
+        let (plane, o1) = bottom.multipliedReportingOverflow(by: bottom), (product, o2) = top.multipliedReportingOverflow(by: plane)
+        let flat = o1 || o2 || product < 0 ? 0 : product
         func conv(_ kind: Block.Kind, _ module: String, _ channels: Int?, relu: Bool) -> Block {
             Block(kind, module: module, channels: channels, kernel: 4, stride: 2, padding: 1, activation: relu ? activation : nil)
         }
