@@ -23,58 +23,64 @@ func loadGolden() throws -> [String: GoldenCase] {
     return try JSONDecoder().decode([String: GoldenCase].self, from: Data(contentsOf: url))
 }
 
+/// A whole model against PyTorch's saved run of it: names, shapes, decoder output, the posterior's
+/// mean and log-variance, loss, every gradient, and the weights after three Adam steps.
+func expectMatchesPyTorch(_ g: GoldenCase) {
+    #expect(g.model.problem == nil, "\(g.model.problem ?? "")")
+    let network = Network(config: g.model)
+    let c = (batch: g.batch, channels: g.model.channels, size: g.model.size, latent: g.model.latent)
+    // Same names, same shapes, and the layers' tensors in the same order: weights move between
+    // the two unchanged. (PyTorch lists a module's own parameters, log_scale, before its children's.)
+    let names = network.layout.tensors.map(\.name)
+    #expect(names.sorted() == g.names.sorted())
+    #expect(names.filter { $0 != "log_scale" } == g.names.filter { $0 != "log_scale" })
+    for t in network.layout.tensors { #expect(t.shape == g.shapes[t.name], "\(t.name)") }
+    let params = Buffer(count: network.parameterCount)
+    for t in network.layout.tensors { for (i, v) in g.params[t.name]!.enumerated() { params[t.offset + i] = v } }
+
+    let ws = Workspace(network: network, capacity: c.batch)
+    let x = Buffer(g.x), eps = Buffer(g.eps)
+    func pass() -> Double {
+        ws.grads.zero()
+        network.encode(x.pointer, batch: c.batch, params: params.pointer, in: ws)
+        ws.eps.pointer.update(from: eps.pointer, count: eps.count)
+        network.sampleLatent(batch: c.batch, in: ws)
+        network.decode(batch: c.batch, params: params.pointer, in: ws)
+        network.evaluateLoss(x.pointer, batch: c.batch, params: params.pointer, in: ws,
+                             gradientScale: 1 / Float(c.batch))
+        network.backward(x.pointer, batch: c.batch, params: params.pointer, in: ws)
+        return (ws.reconstruction.prefix(c.batch).reduce(0, +) + ws.kl.prefix(c.batch).reduce(0, +)) / Double(c.batch)
+    }
+    let loss = pass()
+    // The decoder's output: as many planes as the likelihood reads (one per channel, or a mixture's).
+    let n = c.batch * network.outputShape.count
+    assertClose(Array(ws.logits.array.prefix(n)), g.logits, relative: 1e-4, absolute: 1e-5, "decoder output")
+    assertClose(Array(ws.mean.array.prefix(c.batch * c.latent)), g.mean, relative: 1e-4, absolute: 1e-5, "mean")
+    assertClose(Array(ws.logVariance.array.prefix(c.batch * c.latent)), g.logvar, relative: 1e-4, absolute: 1e-5,
+                "logvar")
+    assertClose(loss, g.loss, relative: 1e-5, "loss")
+    for t in network.layout.tensors {
+        let grad = Array(ws.grads.array[t.offset..<(t.offset + t.count)])
+        assertClose(grad, g.grads[t.name]!, relative: 1e-4, absolute: 1e-5, "grad \(t.name)")
+    }
+    let adam = Adam(count: network.parameterCount)
+    for step in 1...3 {
+        _ = pass()
+        adam.update(params: params.pointer, grads: ws.grads.pointer, range: 0..<network.parameterCount, step: step)
+    }
+    for t in network.layout.tensors {
+        let p = Array(params.array[t.offset..<(t.offset + t.count)])
+        assertClose(p, g.params_after_3_adam_steps[t.name]!, relative: 1e-4, absolute: 1e-5, "\(t.name) after Adam")
+    }
+}
+
 @Suite struct GoldenTests {
     /// Two models of the plain family (the PyTorch peer's), one with every layer kind and both
     /// activations (3×3 convolutions, SiLU fused and alone, a standalone ReLU, a convolution last),
     /// and a Gaussian likelihood with a learned scale.
     @Test(arguments: ["rgb_hidden", "gray_plain", "silu_blocks", "gaussian_learned"])
     func matchesPyTorch(_ name: String) throws {
-        let g = try #require(try loadGolden()[name])
-        #expect(g.model.problem == nil, "\(g.model.problem ?? "")")
-        let network = Network(config: g.model)
-        let c = (batch: g.batch, channels: g.model.channels, size: g.model.size, latent: g.model.latent)
-        // Same names, same shapes, and the layers' tensors in the same order: weights move between
-        // the two unchanged. (PyTorch lists a module's own parameters, log_scale, before its children's.)
-        let names = network.layout.tensors.map(\.name)
-        #expect(names.sorted() == g.names.sorted())
-        #expect(names.filter { $0 != "log_scale" } == g.names.filter { $0 != "log_scale" })
-        for t in network.layout.tensors { #expect(t.shape == g.shapes[t.name], "\(t.name)") }
-        let params = Buffer(count: network.parameterCount)
-        for t in network.layout.tensors { for (i, v) in g.params[t.name]!.enumerated() { params[t.offset + i] = v } }
-
-        let ws = Workspace(network: network, capacity: c.batch)
-        let x = Buffer(g.x), eps = Buffer(g.eps)
-        func pass() -> Double {
-            ws.grads.zero()
-            network.encode(x.pointer, batch: c.batch, params: params.pointer, in: ws)
-            ws.eps.pointer.update(from: eps.pointer, count: eps.count)
-            network.sampleLatent(batch: c.batch, in: ws)
-            network.decode(batch: c.batch, params: params.pointer, in: ws)
-            network.evaluateLoss(x.pointer, batch: c.batch, params: params.pointer, in: ws,
-                                 gradientScale: 1 / Float(c.batch))
-            network.backward(x.pointer, batch: c.batch, params: params.pointer, in: ws)
-            return (ws.reconstruction.prefix(c.batch).reduce(0, +) + ws.kl.prefix(c.batch).reduce(0, +)) / Double(c.batch)
-        }
-        let loss = pass()
-        let n = c.batch * c.channels * c.size * c.size
-        assertClose(Array(ws.logits.array.prefix(n)), g.logits, relative: 1e-4, absolute: 1e-5, "logits")
-        assertClose(Array(ws.mean.array.prefix(c.batch * c.latent)), g.mean, relative: 1e-4, absolute: 1e-5, "mean")
-        assertClose(Array(ws.logVariance.array.prefix(c.batch * c.latent)), g.logvar, relative: 1e-4, absolute: 1e-5,
-                    "logvar")
-        assertClose(loss, g.loss, relative: 1e-5, "loss")
-        for t in network.layout.tensors {
-            let grad = Array(ws.grads.array[t.offset..<(t.offset + t.count)])
-            assertClose(grad, g.grads[t.name]!, relative: 1e-4, absolute: 1e-5, "grad \(t.name)")
-        }
-        let adam = Adam(count: network.parameterCount)
-        for step in 1...3 {
-            _ = pass()
-            adam.update(params: params.pointer, grads: ws.grads.pointer, range: 0..<network.parameterCount, step: step)
-        }
-        for t in network.layout.tensors {
-            let p = Array(params.array[t.offset..<(t.offset + t.count)])
-            assertClose(p, g.params_after_3_adam_steps[t.name]!, relative: 1e-4, absolute: 1e-5, "\(t.name) after Adam")
-        }
+        expectMatchesPyTorch(try #require(try loadGolden()[name]))
     }
 
     /// PyTorch's default: every tensor uniform in ±1/sqrt(fan_in); He-normal: N(0, 2/fan_in), zero biases.

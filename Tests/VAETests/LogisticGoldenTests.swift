@@ -57,40 +57,7 @@ struct LogisticGolden: Decodable {
     func modelMatchesPyTorch(_ name: String) throws {
         let g = try #require(try LogisticGolden.load().models[name])
         #expect(g.model.likelihood == .logistic && g.model.mixtures != nil)
-        #expect(g.model.problem == nil, "\(g.model.problem ?? "")")
-        let network = Network(config: g.model)
-        #expect(network.layout.tensors.map(\.name) == g.names)
-        for t in network.layout.tensors { #expect(t.shape == g.shapes[t.name], "\(t.name)") }
-        let params = Buffer(count: network.parameterCount)
-        for t in network.layout.tensors { for (i, v) in g.params[t.name]!.enumerated() { params[t.offset + i] = v } }
-        let ws = Workspace(network: network, capacity: g.batch)
-        let x = Buffer(g.x), eps = Buffer(g.eps)
-        func pass() -> Double {
-            ws.grads.zero()
-            network.encode(x.pointer, batch: g.batch, params: params.pointer, in: ws)
-            ws.eps.pointer.update(from: eps.pointer, count: eps.count)
-            network.sampleLatent(batch: g.batch, in: ws)
-            network.decode(batch: g.batch, params: params.pointer, in: ws)
-            network.evaluateLoss(x.pointer, batch: g.batch, params: params.pointer, in: ws, gradientScale: 1 / Float(g.batch))
-            network.backward(x.pointer, batch: g.batch, params: params.pointer, in: ws)
-            return (ws.reconstruction.prefix(g.batch).reduce(0, +) + ws.kl.prefix(g.batch).reduce(0, +)) / Double(g.batch)
-        }
-        let loss = pass()
-        assertClose(Array(ws.logits.array.prefix(g.logits.count)), g.logits, relative: 1e-4, absolute: 1e-5, "decoder output")
-        assertClose(loss, g.loss, relative: 1e-5, "loss")
-        for t in network.layout.tensors {
-            assertClose(Array(ws.grads.array[t.offset..<(t.offset + t.count)]), g.grads[t.name]!, relative: 1e-4,
-                        absolute: 1e-5, "grad \(t.name)")
-        }
-        let adam = Adam(count: network.parameterCount)
-        for step in 1...3 {
-            _ = pass()
-            adam.update(params: params.pointer, grads: ws.grads.pointer, range: 0..<network.parameterCount, step: step)
-        }
-        for t in network.layout.tensors {
-            assertClose(Array(params.array[t.offset..<(t.offset + t.count)]), g.params_after_3_adam_steps[t.name]!,
-                        relative: 1e-4, absolute: 1e-5, "\(t.name) after Adam")
-        }
+        expectMatchesPyTorch(g)
     }
 
     /// config.json files written before the logistic likelihood (no "mixtures") still load; a
