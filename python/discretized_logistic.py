@@ -52,8 +52,13 @@ def component_means(means, coeffs, centres):
 
 
 def log1mexp(d):
-    """log(1 - exp(-d)) for d > 0 (Maechler's two branches)."""
-    return torch.where(d < math.log(2), torch.log(-torch.expm1(-d)), torch.log1p(-torch.exp(-d)))
+    """log(1 - exp(-d)) for d > 0 (Maechler's two branches). Each branch gets only the d it is meant for
+    (1 elsewhere): torch.where's backward multiplies the unused branch's gradient by 0, and 0 · ∞ is NaN,
+    which log1p(-exp(-d)) gives for a tiny d (a wide logistic, as a fresh decoder's can be)."""
+    small = d < math.log(2)
+    one = torch.ones_like(d)
+    return torch.where(small, torch.log(-torch.expm1(-torch.where(small, d, one))),
+                       torch.log1p(-torch.exp(-torch.where(small, one, d))))
 
 
 def bin_log_probs(out, x, channels, mixtures):

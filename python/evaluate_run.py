@@ -27,6 +27,29 @@ def load_idx(path):
     return torch.from_numpy(np.frombuffer(raw[16:], np.uint8).reshape(count, 1, rows, cols).astype(np.float32) / 255)
 
 
+def evaluate(model, x_all, k, chunk=500):
+    """Per image: −ELBO with one z, and −log of the k-sample importance-weighted bound (IWAE), in nats;
+    the estimator of `vae evaluate` (Sources/VAE/Evaluation.swift), with torch's own noise."""
+    elbo, iwae = [], []
+    with torch.no_grad():
+        for i in range(0, len(x_all), chunk):
+            x = x_all[i:i + chunk]
+            mu, lv = model.encode(x)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
+            elbo.append(model.nll(model.decode(z), x) + model.kl(mu, lv))
+            if k == 0:
+                continue
+            log_w = []
+            for _ in range(k):
+                eps = torch.randn_like(mu)
+                z = mu + eps * torch.exp(0.5 * lv)
+                log_pz = -0.5 * (z * z + math.log(2 * math.pi)).sum(1)
+                log_qz = -0.5 * (eps * eps + lv + math.log(2 * math.pi)).sum(1)
+                log_w.append(-model.nll(model.decode(z), x) + log_pz - log_qz)
+            iwae.append(-(torch.logsumexp(torch.stack(log_w, 1), 1) - math.log(k)))
+    return torch.cat(elbo), (torch.cat(iwae) if iwae else None)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -42,24 +65,9 @@ def main():
     model.eval()
     torch.set_num_threads(2)
     torch.manual_seed(1)
-    x_all = load_idx(args.images)
-    elbo, iwae = [], []
-    with torch.no_grad():
-        for i in range(0, len(x_all), 500):
-            x = x_all[i:i + 500]
-            mu, lv = model.encode(x)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
-            elbo.append(model.nll(model.decode(z), x) + model.kl(mu, lv))
-            log_w = []
-            for _ in range(args.k):
-                eps = torch.randn_like(mu)
-                z = mu + eps * torch.exp(0.5 * lv)
-                log_pz = -0.5 * (z * z + math.log(2 * math.pi)).sum(1)
-                log_qz = -0.5 * (eps * eps + lv + math.log(2 * math.pi)).sum(1)
-                log_w.append(-model.nll(model.decode(z), x) + log_pz - log_qz)
-            iwae.append(-(torch.logsumexp(torch.stack(log_w, 1), 1) - math.log(args.k)))
-    print(f"torch test_neg_elbo {torch.cat(elbo).mean().item():.2f} nats")
-    print(f"torch test_nll_iwae{args.k} {torch.cat(iwae).mean().item():.2f} nats")
+    elbo, iwae = evaluate(model, load_idx(args.images), args.k)
+    print(f"torch test_neg_elbo {elbo.mean().item():.2f} nats")
+    print(f"torch test_nll_iwae{args.k} {iwae.mean().item():.2f} nats")
 
 
 if __name__ == "__main__":

@@ -179,14 +179,19 @@ class BlockVAE(nn.Module):
         return 0.5 * (mu * mu + logvar.exp() - 1 - logvar).sum(1)
 
 
+def block_lists(cfg):
+    """A config.json's model section as block lists (one from before block lists is the plain family)."""
+    if "encoder" in cfg:
+        return cfg
+    return plain(cfg["size"], cfg["channels"], cfg["widths"], cfg.get("hidden"), cfg["latent"],
+                 cfg.get("likelihood", "bernoulli"), cfg.get("logScale", math.log(0.1)), cfg.get("learnScale", False))
+
+
 def load_run(folder):
     """The model of a SwiftVAE run folder, with its weights (needs the safetensors package)."""
     from safetensors.torch import load_file
     with open(os.path.join(folder, "config.json")) as f:
-        cfg = json.load(f)["model"]
-    if "encoder" not in cfg:  # a config.json from before block lists: the plain family
-        cfg = plain(cfg["size"], cfg["channels"], cfg["widths"], cfg.get("hidden"), cfg["latent"],
-                    cfg.get("likelihood", "bernoulli"), cfg.get("logScale", math.log(0.1)), cfg.get("learnScale", False))
+        cfg = block_lists(json.load(f)["model"])
     model = BlockVAE(cfg)
     model.load_state_dict(load_file(os.path.join(folder, "model.safetensors")))
     return model.eval()

@@ -1,4 +1,4 @@
-// vae bench: training and inference speed of a reference configuration, in the PyTorch peer's format.
+// vae bench: training and inference speed of a reference configuration or a model file, in the PyTorch peer's format.
 import ArgumentParser
 import Foundation
 import VAE
@@ -8,14 +8,17 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed', so the two can be run one after the other and compared. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed' and 'python/train_torch.py speed', so the two can be run one after the other and compared. --model FILE times the model a JSON file describes (a run's config.json, or its "model" section, as 'vae train --model' reads it), with the run's batch size unless --batch is given. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate.
         """)
 
-    @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")).")
-    var preset: String = "fmnist"
+    @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")) (default fmnist).")
+    var preset: String?
 
-    @Option(help: "Model family at the preset's sizes: plain (the preset itself) or resnet (ModelConfig.resnet).")
-    var arch: ModelChoice.Architecture = .plain
+    @Option(help: "Model family at the preset's sizes: plain (the preset itself, the default) or resnet (ModelConfig.resnet).")
+    var arch: ModelChoice.Architecture?
+
+    @Option(help: "A model described as block lists in a JSON file: a run's config.json (its batch size too) or its \"model\" section.")
+    var model: String?
 
     @Option(help: "Timed steps.")
     var steps: Int = 50
@@ -26,7 +29,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Shards the batch is cut into, each run with single-threaded GEMMs (default: one per thread). With 1, BLAS uses all threads on the whole batch instead.")
     var shards: Int?
 
-    @Option(help: "Batch size (default: the preset's).")
+    @Option(help: "Batch size (default: the preset's, the model file's run, or 64).")
     var batch: Int?
 
     @Option(help: "Floats an im2col column buffer may hold; images go through im2col in chunks that fit (default \(ColumnChunking.budget)).")
@@ -42,7 +45,13 @@ struct Bench: ParsableCommand {
     var gemm = false
 
     func validate() throws {
-        guard ModelConfig.presets[preset] != nil else {
+        if model != nil {
+            let clashing = [("--preset", preset != nil), ("--arch", arch != nil)].filter(\.1).map(\.0)
+            guard clashing.isEmpty else {
+                throw ValidationError("--model describes the whole model: drop \(clashing.joined(separator: ", "))")
+            }
+            _ = try benchedModel()
+        } else if let preset, ModelConfig.presets[preset] == nil {
             throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
         }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 100000") }
@@ -62,10 +71,12 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let columnBudget { ColumnChunking.budget = columnBudget }
         if let minimumColumns { ColumnChunking.minimumColumns = minimumColumns }
-        var choice = ModelChoice()
-        (choice.preset, choice.architecture, choice.activation) = (preset, arch, arch.defaultActivation)
-        let config = arch == .plain ? ModelConfig.presets[preset]! : try choice.config()
-        let batch = self.batch ?? ModelConfig.presetBatch[preset]!
+        let (config, name, fileBatch) = try benchedModel()
+        let batch = self.batch ?? fileBatch
+        guard (1...65536).contains(batch) else {
+            throw ValidationError("\(model ?? ""): training.batch \(batch) is out of range (1–65536); give --batch")
+        }
+        if let shards = self.shards, shards > batch { throw ValidationError("--shards must be between 1 and the batch size (at most 1024)") }
         let shards = Swift.min(self.shards ?? threads, batch)
         do {
             try MemoryPlan.training(model: config, batch: batch, shards: shards, threads: threads, images: 0, averaging: true)
@@ -75,7 +86,6 @@ struct Bench: ParsableCommand {
         }
         let r = Benchmark.run(config: config, batch: batch, steps: steps, threads: threads, shards: shards,
                               profile: profile)
-        let name = arch == .plain ? preset : "\(preset) \(arch.rawValue)"
         print(String(format: "train_images_per_s %.1f img/s (%@, batch %d, threads %d, shards %d) %.1f GFLOP/s",
                      r.trainImagesPerSecond, name, batch, threads, shards, r.trainGFLOPS))
         print(String(format: "infer_images_per_s %.1f img/s %.1f GFLOP/s", r.inferImagesPerSecond, r.inferGFLOPS))
@@ -107,6 +117,24 @@ struct Bench: ParsableCommand {
         }
         if let p = r.profile { printProfile(p, title: "training steps") }
         if let p = r.inferenceProfile { printProfile(p, title: "inference passes") }
+    }
+
+    /// The model to time, its name in the first line, and its batch size when --batch is not given:
+    /// a model file's (the batch of the run whose config.json it is, else vae train's default 64),
+    /// or a preset's in the plain or residual family.
+    func benchedModel() throws -> (ModelConfig, String, Int) {
+        if let model {
+            do {
+                return (try ModelChoice.read(file: model), model, ModelChoice.runBatch(file: model) ?? 64)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        let preset = self.preset ?? "fmnist", arch = self.arch ?? .plain
+        var choice = ModelChoice()
+        (choice.preset, choice.architecture, choice.activation) = (preset, arch, arch.defaultActivation)
+        let config = arch == .plain ? ModelConfig.presets[preset]! : try choice.config()
+        return (config, arch == .plain ? preset : "\(preset) \(arch.rawValue)", ModelConfig.presetBatch[preset]!)
     }
 
     func printProfile(_ p: Profiler, title: String) {

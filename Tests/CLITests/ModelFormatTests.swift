@@ -81,4 +81,47 @@ import TestSupport
         r = try vae(["train", data, "--model", file])
         #expect(r.status != 0 && r.stderr.contains("\(file): not a model description"))
     }
+
+    /// vae bench --model FILE: the model of a block-list file or a run's config.json (with that run's batch)
+    /// is timed and named; a broken file or a clashing flag is refused in one line.
+    @Test func benchTimesAModelFile() throws {
+        let data = try makeImageFolder(count: 6)
+        let folder = temporaryFolder("vae-bench-model"), file = folder + "/model.json"
+        let model = """
+        {"size": 16, "channels": 3, "latent": 4, "likelihood": "logistic", "mixtures": 2,
+         "encoder": [{"kind": "conv", "module": "enc", "channels": 8, "activation": "silu"},
+                     {"kind": "residual", "module": "enc"},
+                     {"kind": "flatten", "module": "enc"}],
+         "decoder": [{"kind": "linear", "module": "dec_fc", "channels": 512},
+                     {"kind": "unflatten", "channels": 8},
+                     {"kind": "upsample", "module": "dec"},
+                     {"kind": "conv", "module": "dec", "kernel": 3, "stride": 1, "padding": 1}]}
+        """
+        try model.write(toFile: file, atomically: true, encoding: .utf8)
+        var r = try vae(["bench", "--model", file, "--steps", "2", "--threads", "1"], timeout: 120)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("train_images_per_s") && r.stdout.contains("(\(file), batch 64, threads 1, shards 1)"), "\(r.stdout)")
+        #expect(r.stdout.contains("infer_images_per_s"), "\(r.stdout)")
+        // A run's config.json: its batch (3) unless --batch says otherwise, and the run's parameter count.
+        r = try vae(["train", data, "--model", file, "--batch", "3", "--epochs", "1", "--out", folder + "/run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let config = folder + "/run/config.json"
+        r = try vae(["bench", "--model", config, "--steps", "2", "--threads", "2"], timeout: 120)
+        #expect(r.status == 0 && r.stdout.contains("(\(config), batch 3, threads 2, shards 2)"), "\(r.stdout)\(r.stderr)")
+        let weights = try Data(contentsOf: URL(fileURLWithPath: folder + "/run/model.safetensors"))
+        let header = Int(weights.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        #expect(r.stdout.contains("params \((weights.count - 8 - header) / 4)\n"), "\(r.stdout)")
+        r = try vae(["bench", "--model", config, "--steps", "2", "--batch", "5", "--threads", "1"], timeout: 120)
+        #expect(r.status == 0 && r.stdout.contains("batch 5,"), "\(r.stdout)\(r.stderr)")
+        for (flags, message) in [(["--preset", "rgb64"], "--model describes the whole model: drop --preset"),
+                                 (["--arch", "resnet"], "--model describes the whole model: drop --arch"),
+                                 ([String](), "\(file): not a model description")] {
+            if flags.isEmpty { try "{\"size\": 16".write(toFile: file, atomically: true, encoding: .utf8) }
+            r = try vae(["bench", "--model", file, "--steps", "2"] + flags, timeout: 60)
+            #expect(r.status == 64 && r.stderr.contains(message), "\(flags): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(flags): \(r.stderr)")
+        }
+        r = try vae(["bench", "--model", folder + "/missing.json", "--steps", "2"], timeout: 60)
+        #expect(r.status == 64 && r.stderr.contains("missing.json: cannot read the model file"), "\(r.stderr)")
+    }
 }

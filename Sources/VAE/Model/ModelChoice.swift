@@ -51,6 +51,13 @@ public struct ModelChoice: Sendable {
         return config
     }
 
+    /// The batch size of the run whose config.json `path` is (training.batch), or nil for a bare
+    /// model section (or a file that is no config.json).
+    public static func runBatch(file path: String) -> Int? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? JSONDecoder().decode(RunConfig.self, from: data))?.training.batch
+    }
+
     /// DecodingError's cause in a few words, with the key path it happened at.
     static func reason(_ error: Error) -> String {
         func path(_ context: DecodingError.Context) -> String {
