@@ -243,7 +243,7 @@ def train(args):
           f"warm-up {schedule.warmup} steps)" + (f", time limit {time_limit:g} s" if time_limit else f", {epochs} epochs")
           + (", flips" if flips else "") + (f", free bits {training['freeBits']}" if training.get("freeBits") else "")
           + (f", KL warm-up {schedule.kl_warmup} steps" if schedule.kl_warmup else ""))
-    step, seconds, total_images = 0, 0.0, 0
+    step, seconds, total_images, bad_in_a_row = 0, 0.0, 0, 0
     generator = torch.Generator().manual_seed(training["seed"] + 1)
     for epoch in range(epochs):
         order = train_idx[torch.randperm(len(train_idx), generator=generator)]
@@ -258,8 +258,11 @@ def train(args):
             done += len(x)
             if applied:
                 rec_sum, kl_sum, counted = rec_sum + rec.sum().item(), kl_sum + kl.sum().item(), counted + len(x)
+                bad_in_a_row = 0
             else:
-                skipped += 1
+                skipped, bad_in_a_row = skipped + 1, bad_in_a_row + 1
+                if bad_in_a_row >= training.get("maxBadSteps", 3):   # TrainingLoop's stop
+                    sys.exit(f"train_torch.py: stopping at step {step}: {bad_in_a_row} steps in a row were not finite")
             elapsed = time.perf_counter() - start
             note = schedule.after_step(step, seconds + elapsed)
             if note:
@@ -269,8 +272,8 @@ def train(args):
         epoch_seconds = time.perf_counter() - start
         seconds += epoch_seconds
         total_images += done
-        line = f"epoch {epoch + 1}  train -ELBO {(rec_sum + kl_sum) / max(counted, 1):.2f} nats " \
-               f"({bits_per_dim((rec_sum + kl_sum) / max(counted, 1), cfg):.4f} bits/dim)"
+        mean = (rec_sum + kl_sum) / counted if counted else float("nan")
+        line = f"epoch {epoch + 1}  train -ELBO {mean:.2f} nats ({bits_per_dim(mean, cfg):.4f} bits/dim)"
         if len(val_idx):
             with torch.random.fork_rng():   # the training noise goes on as if nothing were drawn here
                 torch.manual_seed(training["seed"])
