@@ -3,7 +3,7 @@ import ArgumentParser
 import VAE
 
 struct ScheduleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Learning rate schedule: constant (the default) or cosine (decays to zero over the run, after a linear warm-up).",
+    @Option(help: ArgumentHelp("Learning rate schedule: constant (the default for gray images and with --preset or --model) or cosine (decays to zero over the run after a linear warm-up; the default for colour images).",
                                discussion: "The cosine is laid over the run's steps: --epochs × the steps per epoch, or with --time-limit the steps the budget is expected to hold, estimated from the warm-up's pace and saved in config.json."))
     var schedule: LearningRateSchedule.Kind?
 
@@ -11,7 +11,7 @@ struct ScheduleOptions: ParsableArguments {
                                valueName: "steps"))
     var warmupSteps: Int?
 
-    @Option(help: ArgumentHelp("KL warm-up: β rises linearly from 0 to --beta over this many steps (default 0: none).", valueName: "steps"))
+    @Option(help: ArgumentHelp("KL warm-up: β rises linearly from 0 to --beta over this many steps (default: 2000 for colour images' defaults, else 0: none).", valueName: "steps"))
     var klWarmup: Int?
 
     @Option(help: ArgumentHelp("Free bits: each latent dimension's KL, averaged over the batch, counts as at least this many nats (default 0: none).",
@@ -36,18 +36,21 @@ struct ScheduleOptions: ParsableArguments {
         if let timeLimit, DurationText.seconds(timeLimit) == nil {
             throw ValidationError("--time-limit takes a duration such as 228s, 8m or 1h30m")
         }
-        if timeLimit != nil, schedule == .cosine, let warmupSteps, warmupSteps < LearningRateSchedule.minimumTimedWarmup {
-            throw ValidationError("--time-limit with --schedule cosine measures the pace over the warm-up: "
+        if timeLimit != nil, schedule != .constant, let warmupSteps, warmupSteps < LearningRateSchedule.minimumTimedWarmup {
+            throw ValidationError("--time-limit with the cosine schedule (the default without --preset) measures the pace over the warm-up: "
                 + "give --warmup-steps at least \(LearningRateSchedule.minimumTimedWarmup)")
         }
     }
 
     /// Writes these settings into a new run's options; `epochs` is --epochs as given.
-    func apply(to t: inout TrainOptions, epochs: Int?) {
-        t.klWarmupSteps = klWarmup.flatMap { $0 > 0 ? $0 : nil }
+    /// `defaults`: the schedule and KL warm-up of the images' defaults when the flags leave them
+    /// open (none with a preset or --model: a constant rate, as the reference runs).
+    func apply(to t: inout TrainOptions, epochs: Int?, defaults: ModelDefaults? = nil) {
+        t.klWarmupSteps = (klWarmup ?? defaults?.klWarmup).flatMap { $0 > 0 ? $0 : nil }
         t.freeBits = freeBits.flatMap { $0 > 0 ? $0 : nil }
         // A warm-up left out is settled when the run starts (LearningRateSchedule.defaultWarmup).
-        if schedule != nil || warmupSteps != nil { t.schedule = LearningRateSchedule(kind: schedule ?? .constant, warmupSteps: warmupSteps) }
+        let kind = schedule ?? defaults?.schedule ?? .constant
+        if kind != .constant || warmupSteps != nil { t.schedule = LearningRateSchedule(kind: kind, warmupSteps: warmupSteps) }
         t.flip = flip ? true : nil
         t.timeLimit = timeLimit.flatMap(DurationText.seconds)
         if t.timeLimit != nil && epochs == nil { t.epochs = TrainOptions.noEpochCap }

@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
 
         --schedule cosine (with a --warmup-steps linear warm-up), --kl-warmup, --free-bits and --flip change how the run trains; --time-limit 8m trains for a time instead of a number of epochs. All are saved in config.json, and a resumed run continues them bit for bit.
 
-        The model: each of --widths is a 4×4 stride-2 convolution (halving the side) with ReLU (or --activation silu), then an optional --hidden fully connected layer, then the mean and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
+        The model, unless --preset or --model sets it, is chosen for the images: a sample of them sets --size (their usual side, at most 64) and --channels (1 when all are gray). Gray images get the plain family (4×4 stride-2 convolutions down, transposed convolutions up, a hidden layer of 256, latent 16, batch 128) with the Bernoulli likelihood and a constant learning rate; colour images get the residual family (3×3 convolutions and a residual block at each scale at half the plain widths, upsampling up, latent 64, batch 16) with the discretized logistic mixture, a cosine learning rate and a KL warm-up of 2000 steps. These defaults were chosen by training candidates for the same time (README, "How the defaults were chosen"); every flag overrides its part. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations, train with a constant rate as the PyTorch peer does. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
         """)
 
     @Argument(help: "Folder(s) of training images (not needed with --resume).")
@@ -28,7 +28,7 @@ struct Train: ParsableCommand {
     @Option(help: "A reference model: fmnist or rgb64 (sets size, channels, widths, hidden, latent and batch).")
     var preset: String?
 
-    @Option(help: ArgumentHelp("Model family: plain (4×4 stride-2 convolutions, transposed convolutions up; the default) or resnet (3×3 convolutions with a residual block at each scale, nearest-neighbour upsampling up).",
+    @Option(help: ArgumentHelp("Model family: plain (4×4 stride-2 convolutions, transposed convolutions up; the default for gray images and presets) or resnet (3×3 convolutions with a residual block at each scale, nearest-neighbour upsampling up; the default for colour).",
                                discussion: "Both take --preset's or --size/--channels/--widths/--hidden/--latent's sizes; resnet's --activation defaults to silu. See README, \"Models as block lists\"."))
     var arch: ModelChoice.Architecture?
 
@@ -36,19 +36,19 @@ struct Train: ParsableCommand {
                                discussion: "Replaces --preset, --size, --channels, --latent, --widths, --hidden, --activation and the likelihood flags; see README, \"Models as block lists\"."))
     var model: String?
 
-    @Option(help: "Side of the square training images in pixels (default 64, or the preset's).")
+    @Option(help: "Side of the square training images in pixels (default: the images' usual side, at most 64; or the preset's).")
     var size: Int?
 
-    @Option(help: "1 for gray, 3 for colour (default 3, or the preset's).")
+    @Option(help: "1 for gray, 3 for colour (default: 1 when every sampled image is gray, else 3; or the preset's).")
     var channels: Int?
 
-    @Option(help: "Latent dimensions (default 32, or the preset's).")
+    @Option(help: "Latent dimensions (default: 16 for gray images, 64 for colour; or the preset's).")
     var latent: Int?
 
-    @Option(help: "Encoder convolution widths, comma separated, e.g. 32,64,128 (default: as many as halve --size down to 4–7 px, from 32,64,128,256).")
+    @Option(help: "Encoder convolution widths, comma separated, e.g. 32,64,128 (default: as many as halve --size down to 4–7 px, from 32,64,128,256; for colour images' resnet from 16,32,64,128).")
     var widths: String?
 
-    @Option(help: "Width of a fully connected layer before the latent heads (default: none, or the preset's).")
+    @Option(help: "Width of a fully connected layer before the latent heads (default: 256 for gray images, none for colour; or the preset's).")
     var hidden: Int?
 
     @Option(help: "How non-square images become square: crop (centre, the default), pad or stretch.")
@@ -60,7 +60,7 @@ struct Train: ParsableCommand {
     @Option(help: "Total epochs to train (default 10, with --time-limit no cap; with --resume: the total to reach).")
     var epochs: Int?
 
-    @Option(help: "Images per step (default 64, or the preset's).")
+    @Option(help: "Images per step (default: 128 for gray images, 16 for colour; or the preset's).")
     var batch: Int?
 
     @Option(help: "Adam learning rate (default 0.001).")
@@ -69,7 +69,7 @@ struct Train: ParsableCommand {
     @Option(help: "Weight of the KL term (default 1, the true ELBO; below 1 sharper reconstructions, above 1 a smoother latent space).")
     var beta: Float?
 
-    @Option(help: ArgumentHelp("Pixel likelihood: bernoulli (binary cross-entropy, the default), gaussian, or logistic (a discretized logistic mixture over the 256 levels, PixelCNN++'s).",
+    @Option(help: ArgumentHelp("Pixel likelihood: bernoulli (binary cross-entropy; the default for gray images and presets), gaussian, or logistic (a discretized logistic mixture over the 256 levels, PixelCNN++'s; the default for colour).",
                                discussion: "Only the logistic mixture gives a true likelihood of the 8-bit data; bits/dim under each: README, \"Likelihoods and bits/dim\"."))
     var likelihood: LikelihoodKind?
 
@@ -146,7 +146,8 @@ struct Train: ParsableCommand {
             guard (1...LogisticMixtureLikelihood.maxMixtures).contains(mixtures) else {
                 throw ValidationError("--mixtures must be between 1 and \(LogisticMixtureLikelihood.maxMixtures)")
             }
-            if likelihood != .logistic && model == nil && resume == nil {
+            // Without --likelihood the data decides (logistic for colour): modelConfig checks then.
+            if let likelihood, likelihood != .logistic && model == nil && resume == nil {
                 throw ValidationError("--mixtures is for --likelihood logistic")
             }
         }
@@ -170,8 +171,9 @@ struct Train: ParsableCommand {
         _ = try modelConfig()
     }
 
-    /// The model these flags describe (nil when resuming).
-    func modelConfig() throws -> ModelConfig? {
+    /// The model these flags describe (nil when resuming); what they leave open comes from the
+    /// images' `shape` when known (ModelDefaults), else from 64×64 colour.
+    func modelConfig(shape: DataShape? = nil) throws -> ModelConfig? {
         guard resume == nil else { return nil }
         if let model {
             let clashing = [("--preset", preset != nil), ("--size", size != nil), ("--channels", channels != nil),
@@ -187,18 +189,31 @@ struct Train: ParsableCommand {
         }
         var choice = ModelChoice()
         (choice.preset, choice.size, choice.channels, choice.latent, choice.hidden) = (preset, size, channels, latent, hidden)
+        let defaults = self.defaults(shape: shape)
+        if let defaults {
+            (choice.size, choice.channels) = (size ?? shape?.size, channels ?? shape?.channels)
+            choice.latent = latent ?? defaults.latent
+            // The default widths and hidden layer belong to the default family.
+            if arch == nil || arch == defaults.architecture { choice.hidden = hidden ?? defaults.hidden }
+        }
         if let widths {
             let parsed = widths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }) else {
                 throw ValidationError("--widths takes positive whole numbers separated by commas, e.g. 32,64,128")
             }
             choice.widths = parsed.map { $0! }
+        } else if let defaults, arch == nil || arch == defaults.architecture {
+            choice.widths = defaults.widths
         }
-        (choice.likelihood, choice.gaussianScale) = (likelihood ?? .bernoulli, gaussianScale ?? 0.1)
+        let chosen = likelihood ?? defaults?.likelihood ?? .bernoulli
+        if mixtures != nil && chosen != .logistic {
+            throw ValidationError("--mixtures is for --likelihood logistic (these images get \(chosen.rawValue) unless you ask)")
+        }
+        (choice.likelihood, choice.gaussianScale) = (chosen, gaussianScale ?? 0.1)
         choice.learnScale = learnScale
         choice.mixtures = mixtures
         choice.initialization = initialization
-        choice.architecture = arch ?? .plain
+        choice.architecture = arch ?? defaults?.architecture ?? .plain
         choice.activation = activation ?? choice.architecture.defaultActivation
         do { return try choice.config() } catch { throw ValidationError("\(error)") }
     }
@@ -235,12 +250,32 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// The defaults for these images when neither --preset nor --model sets the model.
+    func defaults(shape: DataShape?) -> ModelDefaults? {
+        guard preset == nil && model == nil && resume == nil else { return nil }
+        return ModelDefaults.choice(channels: channels ?? shape?.channels ?? 3, size: size ?? shape?.size ?? 64)
+    }
+
+    /// The images' side and colour, from a sample of them, when a flag leaves either open.
+    func probeData() -> DataShape? {
+        guard preset == nil && model == nil && (size == nil || channels == nil) else { return nil }
+        guard let shape = DataShape.probe(data, options: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels))) else {
+            return nil
+        }
+        let flags = [size == nil ? "--size \(shape.size)" : nil, channels == nil ? "--channels \(shape.channels)" : nil]
+        print("images: \(shape.description) from the \(shape.sampled) sampled (\(flags.compactMap { $0 }.joined(separator: " ")); "
+              + "set --size or --channels to change)")
+        return shape
+    }
+
     /// The settings of a new run, from the flags and their defaults.
     func newRunConfig() throws -> RunConfig {
-        guard let model = try modelConfig() else { throw ValidationError("name a folder of images to train on") }
+        let shape = probeData()
+        guard let model = try modelConfig(shape: shape) else { throw ValidationError("name a folder of images to train on") }
+        let defaults = self.defaults(shape: shape)
         var t = TrainOptions()
         t.epochs = epochs ?? 10
-        t.batch = batch ?? preset.flatMap { ModelConfig.presetBatch[$0] } ?? 64
+        t.batch = batch ?? preset.flatMap { ModelConfig.presetBatch[$0] } ?? defaults?.batch ?? 64
         t.learningRate = lr ?? t.learningRate
         t.beta = beta ?? t.beta
         t.seed = seed ?? t.seed
@@ -248,7 +283,7 @@ struct Train: ParsableCommand {
         t.clipNorm = clipNorm
         let decay = averageDecay ?? TrainOptions.defaultAverageDecay
         t.averageDecay = decay > 0 ? decay : nil
-        schedules.apply(to: &t, epochs: epochs)
+        schedules.apply(to: &t, epochs: epochs, defaults: defaults)
         let preparation = ImagePreparation(size: model.size, channels: model.channels, fit: fit ?? .crop,
                                            background: background.flatMap(Background.init) ?? .white)
         let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

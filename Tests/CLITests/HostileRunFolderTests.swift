@@ -82,7 +82,7 @@ import TestSupport
         let data = try makeImageFolder(count: 4)
         let out = temporaryFolder("vae-memory-flags")
         let cases: [([String], String)] = [
-            (["--batch", "65536", "--size", "4096", "--channels", "3"], "over the"),
+            (["--batch", "65536", "--size", "4096", "--channels", "3", "--likelihood", "bernoulli"], "over the"),
             (["--size", "512", "--channels", "3", "--batch", "4096"], "--batch"),
             (["--latent", "100000"], "--latent must be between 1 and 65536"),
             (["--threads", "1000"], "--threads must be between 1 and"),
@@ -103,7 +103,8 @@ import TestSupport
     @Test func aTrainingStateFromAnotherRunIsRefused() throws {
         let data = try makeImageFolder(count: 8)
         let out = temporaryFolder("vae-foreign")
-        let flags = ["--size", "16", "--channels", "3", "--widths", "4,8", "--latent", "3", "--batch", "4", "--epochs", "1"]
+        let flags = ["--size", "16", "--channels", "3", "--widths", "4,8", "--latent", "3", "--batch", "4", "--epochs", "1",
+                     "--schedule", "constant"]
         for name in ["a", "b"] {
             let r = try vae(["train", data, "--out", out + "/" + name] + flags)
             #expect(r.status == 0, "\(r.stderr)")

@@ -66,7 +66,7 @@ func metricsLineCount(_ run: String) -> Int { lossLines(run).filter { !$0.isEmpt
         #expect(again.status == 0 && again.stdout.contains("has already used its time limit"), "\(again.stdout) \(again.stderr)")
 
         let data = try makeImageFolder(count: 200)
-        let cosine = try vae(["train", data, "--size", "16", "--widths", "8,16", "--latent", "4", "--time-limit", "0.2s",
+        let cosine = try vae(["train", data, "--size", "16", "--arch", "plain", "--likelihood", "bernoulli", "--widths", "8,16", "--latent", "4", "--time-limit", "0.2s",
                               "--schedule", "cosine", "--warmup-steps", "10", "--out", base + "/cosine"])
         #expect(cosine.status == 0, "\(cosine.stderr)")
         #expect(cosine.stdout.contains("so the learning rate's cosine is laid over") && cosine.stdout.contains("time limit reached:"))
@@ -88,7 +88,7 @@ func metricsLineCount(_ run: String) -> Int { lossLines(run).filter { !$0.isEmpt
         #expect(changed.stderr == "Error: \(run): --schedule cannot change when resuming (saved cosine, given constant); "
                 + "--warmup-steps cannot change when resuming (saved 1, given 3); --kl-warmup cannot change when resuming (saved 5, given 6); "
                 + "--free-bits cannot change when resuming (saved 0.1, given 0.2); --time-limit cannot change when resuming "
-                + "(saved none, given 1m); --epochs (with --schedule cosine) cannot change when resuming (saved 2, given 3). "
+                + "(saved none, given 1m); --epochs (the cosine schedule is laid over the saved length; a run with --schedule constant can be extended) cannot change when resuming (saved 2, given 3). "
                 + "A resumed run keeps its saved settings: drop these flags, or start a new run\n")
         let same = try vae(["train", "--resume", run, "--epochs", "2", "--schedule", "cosine", "--warmup-steps", "1",
                             "--kl-warmup", "5", "--free-bits", "0.1", "--flip"])

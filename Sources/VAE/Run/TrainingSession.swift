@@ -75,7 +75,8 @@ public final class TrainingSession {
         config.version = Swift.max(config.version, RunConfig.limitVersion)
         // A cosine is laid over the saved length: another --epochs would bend it.
         if let epochs, config.training.scheduleKind == .cosine {
-            checks.append(FixedSetting("--epochs (with --schedule cosine)", given: epochs, saved: \.training.epochs))
+            checks.append(FixedSetting("--epochs (the cosine schedule is laid over the saved length; a run with --schedule constant can be extended)",
+                                      given: epochs, saved: \.training.epochs))
         }
         let conflicts = checks.compactMap { $0.conflict(with: config) }
         guard conflicts.isEmpty else { throw ResumeConflict(folder: path, conflicts: conflicts) }
