@@ -46,7 +46,7 @@ import ImageIO
         #expect(model["size"] as? Int == 24 && model["channels"] as? Int == 3 && model["latent"] as? Int == 64)
         #expect(model["likelihood"] as? String == "logistic")
         #expect("\(model["encoder"] ?? "")".contains("residual"))
-        #expect(training["batch"] as? Int == 16)
+        #expect(training["batch"] as? Int == 16 && training["klWarmupSteps"] as? Int == 2000 && training["schedule"] == nil)
     }
 
     @Test func aFlagOverridesItsPartOnly() throws {
