@@ -1,0 +1,86 @@
+// PriorFit: a Gaussian mixture fitted to a model's posterior means, its size and covariance chosen on held-out codes.
+import Foundation
+import VAECore
+
+/// Ex-post density estimation (Ghosh et al. 2020, "From Variational to Deterministic
+/// Autoencoders"): N(0, I) puts mass where few training codes are, so decoded draws from it
+/// fall between the data; a mixture fitted to the codes after training does not.
+public struct PriorFit: Sendable {
+    public typealias Covariance = GaussianMixture.Covariance
+    /// One mixture tried: the components asked for, its covariance, and the held-out mean log-density.
+    public struct Candidate: Sendable { public var components: Int; public var covariance: Covariance; public var heldOut: Double? }
+
+    /// The chosen mixture, rounded to Float as the file keeps it.
+    public var mixture: GaussianMixture
+    public var covariance: Covariance
+    public var trainCodes: Int
+    public var heldOutCodes: Int
+    /// Mean log-density of the held-out codes in nats per image, under the mixture and under N(0, I)
+    /// (nil when nothing is held out).
+    public var heldOutFitted: Double?
+    public var heldOutStandard: Double?
+    public var candidates: [Candidate]
+
+    /// Component counts tried, smallest first; at most a quarter of the training codes each.
+    public static let componentChoices = [1, 2, 4, 8, 16, 32]
+    public static let maxComponents = 64
+    /// Codes fitted at most: EM costs N·K·D² per iteration, so a large data set is subsampled
+    /// (by the seed) to about 2²⁶/D² codes, and never below 4096.
+    static func fitLimit(dimension D: Int) -> Int { Swift.max(4096, (1 << 26) / Swift.max(D * D, 1)) }
+
+    /// Fits mixtures to the `train` codes and keeps the one whose held-out mean log-density is
+    /// highest: over `componentChoices` (or just `components`) and both covariances. Without
+    /// held-out codes it fits `components` (default 1) full-covariance components.
+    public static func choose(train: [Double], heldOut: [Double], dimension D: Int, seed: UInt64, components: Int? = nil,
+                              threads: Int = 1) -> PriorFit {
+        var train = train, N = train.count / D
+        let M = heldOut.count / D
+        if N > fitLimit(dimension: D) {
+            var stream = RandomStream(seed: seed, purpose: .prior)
+            let keep = stream.permutation(N).prefix(fitLimit(dimension: D)).sorted()
+            train = keep.flatMap { i in train[(i * D)..<((i + 1) * D)] }
+            N = keep.count
+        }
+        let counts = components.map { [$0] }
+            ?? (M == 0 ? [1] : componentChoices.filter { $0 == 1 || 4 * $0 <= N })
+        var candidates: [Candidate] = [], best: (GaussianMixture, Candidate)?
+        for covariance in M == 0 ? [Covariance.full] : Covariance.allCases {
+            var worseInARow = 0, bestOfKind = -Double.infinity
+            for K in counts {
+                var options = GaussianMixture.FitOptions(components: K, covariance: covariance, seed: seed)
+                options.maxIterations = 200
+                let mixture = GaussianMixture.fit(train, count: N, dimension: D, options: options, threads: threads).mixture.roundedToFloat
+                let score = M > 0 ? mixture.meanLogDensity(heldOut, count: M, threads: threads) : nil
+                let candidate = Candidate(components: K, covariance: covariance, heldOut: score)
+                candidates.append(candidate)
+                if best == nil || (score ?? -.infinity) > (best!.1.heldOut ?? -.infinity) { best = (mixture, candidate) }
+                // Two larger mixtures in a row worse on held-out codes: the rest would overfit more.
+                if let score, score <= bestOfKind { worseInARow += 1 } else { worseInARow = 0 }
+                bestOfKind = Swift.max(bestOfKind, score ?? -.infinity)
+                if worseInARow >= 2 { break }
+            }
+        }
+        let standard = GaussianMixture.standard(dimension: D)
+        return PriorFit(mixture: best!.0, covariance: best!.1.covariance, trainCodes: N, heldOutCodes: M,
+                        heldOutFitted: best!.1.heldOut,
+                        heldOutStandard: M > 0 ? standard.meanLogDensity(heldOut, count: M, threads: threads) : nil,
+                        candidates: candidates)
+    }
+}
+
+extension Model {
+    /// The posterior means μ(x) of the images `indices` of `dataset`, row-major (count × latent), in Double.
+    public func codes(_ dataset: ImageDataset, _ indices: [Int]) -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(indices.count * config.latent)
+        let block = 1024
+        var images = [Float](repeating: 0, count: Swift.min(block, indices.count) * config.imageFloats)
+        for start in stride(from: 0, to: indices.count, by: block) {
+            let part = indices[start..<Swift.min(start + block, indices.count)]
+            images.withUnsafeMutableBufferPointer { dataset.gather(part, into: $0.baseAddress!) }
+            let count = part.count
+            out += encode(count == block ? images : Array(images.prefix(count * config.imageFloats)), count: count).mean.map(Double.init)
+        }
+        return out
+    }
+}
