@@ -34,9 +34,10 @@ struct FitPrior: ParsableCommand {
                 throw RunError.corrupt(path: folder.file(Checkpoint.modelFile), reason: "does not say which epoch and step it was saved at")
             }
             let batches = try TrainingSession.images(of: config, threads: threads.threads, warn: warn)
+            let start = Date()
             let prior = try folder.fitPrior(model: model, batches: batches, config: config, stamp: stamp, components: components,
-                                            threads: threads.threads)
-            print(prior.summary)
+                                            threads: threads.threads) { print("  " + $0.summary) }
+            print(prior.summary + String(format: " (%.1f s)", Date().timeIntervalSince(start)))
             print("wrote \(folder.file(SavedPrior.file)), samples.png (fitted prior), \(RunFolder.standardSamplesFile), report.html")
         } catch let error as ValidationError {
             throw error

@@ -14,9 +14,9 @@ extension GaussianMixture {
         /// the encoder does not use has nearly constant means); unlike a constant added to the
         /// diagonal it is a prior, so EM still never lowers its objective.
         public var regularization: Double = 1e-3
-        public var maxIterations = 200
+        public var maxIterations = 100
         /// EM stops when an iteration raises the objective by less than this, in nats per point.
-        public var tolerance = 1e-6
+        public var tolerance = 1e-4
         public var seed: UInt64 = 0
 
         public init(components: Int, covariance: Covariance = .full, seed: UInt64 = 0) {
@@ -73,7 +73,7 @@ extension GaussianMixture {
     static func maximisation(_ x: [Double], count N: Int, dimension D: Int, responsibilities r: [Double], components K: Int,
                              options o: FitOptions) -> GaussianMixture {
         var weights: [Double] = [], means: [Double] = [], factors: [Double] = []
-        var centred = [Double](repeating: 0, count: N * D), scatter = [Double](repeating: 0, count: D * D)
+        var centred = [Double](repeating: 0, count: o.covariance == .full ? N * D : 0), scatter = [Double](repeating: 0, count: D * D)
         for k in 0..<K {
             var nk = 0.0
             for i in 0..<N { nk += r[i * K + k] }
@@ -82,12 +82,22 @@ extension GaussianMixture {
             var mean = [Double](repeating: 0, count: D)
             for i in 0..<N where r[i * K + k] > 0 { for j in 0..<D { mean[j] += r[i * K + k] * x[i * D + j] } }
             for j in 0..<D { mean[j] /= nk }
-            for i in 0..<N {
-                let w = r[i * K + k].squareRoot()
-                for j in 0..<D { centred[i * D + j] = w * (x[i * D + j] - mean[j]) }
-            }
-            centred.withUnsafeBufferPointer { c in
-                scatter.withUnsafeMutableBufferPointer { gemm(transA: true, m: D, n: D, k: N, a: c.baseAddress!, b: c.baseAddress!, c: $0.baseAddress!) }
+            if o.covariance == .diagonal {
+                // Only the variances: D operations a point, not D².
+                for j in 0..<(D * D) { scatter[j] = 0 }
+                for i in 0..<N where r[i * K + k] > 0 {
+                    for j in 0..<D { let v = x[i * D + j] - mean[j]; scatter[j * D + j] += r[i * K + k] * v * v }
+                }
+            } else {
+                for i in 0..<N {
+                    let w = r[i * K + k].squareRoot()
+                    for j in 0..<D { centred[i * D + j] = w * (x[i * D + j] - mean[j]) }
+                }
+                centred.withUnsafeBufferPointer { c in
+                    scatter.withUnsafeMutableBufferPointer {
+                        gemm(transA: true, m: D, n: D, k: N, a: c.baseAddress!, b: c.baseAddress!, c: $0.baseAddress!)
+                    }
+                }
             }
             var sigma = [Double](repeating: 0, count: D * D)
             for i in 0..<D {

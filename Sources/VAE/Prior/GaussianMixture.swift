@@ -88,10 +88,15 @@ public struct GaussianMixture: Equatable, Sendable {
                     tr[k] = inverse.reduce(0) { $0 + $1 * $1 }
                     var logDet = 0.0
                     for i in 0..<D { logDet += log(f[k * D * D + i * D + i]) }
-                    for i in 0..<N { for j in 0..<D { centred[i * D + j] = x[i * D + j] - means[k * D + j] } }
-                    // y = (x − μ)·L⁻ᵀ, all points at once.
-                    inverse.withUnsafeBufferPointer {
-                        gemm(transB: true, m: N, n: D, k: D, a: centred, b: $0.baseAddress!, c: white)
+                    if isDiagonal(k) {
+                        // y = (x − μ) / diag L: D operations a point, not D².
+                        for i in 0..<N { for j in 0..<D { white[i * D + j] = (x[i * D + j] - means[k * D + j]) * inverse[j * D + j] } }
+                    } else {
+                        for i in 0..<N { for j in 0..<D { centred[i * D + j] = x[i * D + j] - means[k * D + j] } }
+                        // y = (x − μ)·L⁻ᵀ, all points at once.
+                        inverse.withUnsafeBufferPointer {
+                            gemm(transB: true, m: N, n: D, k: D, a: centred, b: $0.baseAddress!, c: white)
+                        }
                     }
                     let constant = log(weights[k]) - logDet - halfLogTwoPi
                     for i in 0..<N {
@@ -103,6 +108,13 @@ public struct GaussianMixture: Equatable, Sendable {
             }
         }}}}
         return (table, traces)
+    }
+
+    /// Whether component k's factor (so its covariance) is diagonal.
+    func isDiagonal(_ k: Int) -> Bool {
+        let D = dimension
+        for i in 0..<D { for j in 0..<i where factors[k * D * D + i * D + j] != 0 { return false } }
+        return true
     }
 
     /// log Σ exp(vᵢ), safe from overflow; −∞ for an empty or all −∞ slice.

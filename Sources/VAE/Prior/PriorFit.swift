@@ -8,7 +8,13 @@ import VAECore
 public struct PriorFit: Sendable {
     public typealias Covariance = GaussianMixture.Covariance
     /// One mixture tried: the components asked for, its covariance, and the held-out mean log-density.
-    public struct Candidate: Sendable { public var components: Int; public var covariance: Covariance; public var heldOut: Double? }
+    public struct Candidate: Sendable {
+        public var components: Int
+        public var covariance: Covariance
+        public var heldOut: Double?
+        /// EM iterations it took (at most FitOptions.maxIterations).
+        public var iterations: Int
+    }
 
     /// The chosen mixture, rounded to Float as the file keeps it.
     public var mixture: GaussianMixture
@@ -24,15 +30,17 @@ public struct PriorFit: Sendable {
     /// Component counts tried, smallest first; at most a quarter of the training codes each.
     public static let componentChoices = [1, 2, 4, 8, 16, 32]
     public static let maxComponents = 64
-    /// Codes fitted at most: EM costs N·K·D² per iteration, so a large data set is subsampled
-    /// (by the seed) to about 2²⁶/D² codes, and never below 4096.
-    static func fitLimit(dimension D: Int) -> Int { Swift.max(4096, (1 << 26) / Swift.max(D * D, 1)) }
+    /// Codes fitted at most: EM with full covariances costs N·K·D² per iteration, so a large data
+    /// set is subsampled (by the seed) to 2²⁴/D² codes, within 1000–10000 (latent 16 or 32:
+    /// 10000, 64: 4096, 128: 1024). Held-out codes are all scored.
+    static func fitLimit(dimension D: Int) -> Int { Swift.min(10_000, Swift.max(1000, (1 << 24) / Swift.max(D * D, 1))) }
 
     /// Fits mixtures to the `train` codes and keeps the one whose held-out mean log-density is
     /// highest: over `componentChoices` (or just `components`) and both covariances. Without
     /// held-out codes it fits `components` (default 1) full-covariance components.
+    /// `progress` is told of each mixture as it is scored.
     public static func choose(train: [Double], heldOut: [Double], dimension D: Int, seed: UInt64, components: Int? = nil,
-                              threads: Int = 1) -> PriorFit {
+                              threads: Int = 1, progress: ((Candidate) -> Void)? = nil) -> PriorFit {
         var train = train, N = train.count / D
         let M = heldOut.count / D
         if N > fitLimit(dimension: D) {
@@ -47,12 +55,13 @@ public struct PriorFit: Sendable {
         for covariance in M == 0 ? [Covariance.full] : Covariance.allCases {
             var worseInARow = 0, bestOfKind = -Double.infinity
             for K in counts {
-                var options = GaussianMixture.FitOptions(components: K, covariance: covariance, seed: seed)
-                options.maxIterations = 200
-                let mixture = GaussianMixture.fit(train, count: N, dimension: D, options: options, threads: threads).mixture.roundedToFloat
+                let options = GaussianMixture.FitOptions(components: K, covariance: covariance, seed: seed)
+                let fit = GaussianMixture.fit(train, count: N, dimension: D, options: options, threads: threads)
+                let mixture = fit.mixture.roundedToFloat
                 let score = M > 0 ? mixture.meanLogDensity(heldOut, count: M, threads: threads) : nil
-                let candidate = Candidate(components: K, covariance: covariance, heldOut: score)
+                let candidate = Candidate(components: K, covariance: covariance, heldOut: score, iterations: fit.objectives.count - 1)
                 candidates.append(candidate)
+                progress?(candidate)
                 if best == nil || (score ?? -.infinity) > (best!.1.heldOut ?? -.infinity) { best = (mixture, candidate) }
                 // Two larger mixtures in a row worse on held-out codes: the rest would overfit more.
                 if let score, score <= bestOfKind { worseInARow += 1 } else { worseInARow = 0 }

@@ -203,7 +203,9 @@ public final class TrainingSession {
                 say("time limit reached: \(loop.state.step) steps in \(ProgressLine.duration(loop.state.trainSeconds)) of training")
             }
             let prior = try folder.fitPrior(model: viewer, batches: batches, config: config,
-                                            stamp: ModelStamp(epoch: loop.state.epoch, step: loop.state.step), threads: viewer.threads)
+                                            stamp: ModelStamp(epoch: loop.state.epoch, step: loop.state.step), threads: viewer.threads,
+                                            progress: { self.progress.update("fitting the prior: " + $0.summary, force: true) })
+            progress.finish()
             say(prior.summary)
             say("done: \(folder.path)/report.html, reconstructions.png, samples.png (fitted prior), "
                 + "\(RunFolder.standardSamplesFile), model.safetensors, \(SavedPrior.file)")
