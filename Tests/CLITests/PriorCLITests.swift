@@ -64,4 +64,18 @@ import TestSupport
         #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
         #expect(try sample("j.png", []).stdout.contains("from N(0, I)"))
     }
+
+    /// A run ended by --time-limit fits its prior too; a latent too wide for one says so and trains on.
+    @Test func timeLimitedRunsFitAPriorAndWideLatentsSkipIt() throws {
+        let base = temporaryFolder("vae-prior-end")
+        let timed = try vae(["train", sampleData, "--time-limit", "0.05s", "--out", base + "/timed"] + tinyModel)
+        #expect(timed.status == 0 && timed.stdout.contains("time limit reached") && timed.stdout.contains("prior: "), "\(timed.stdout)")
+        #expect(FileManager.default.fileExists(atPath: base + "/timed/prior.safetensors"))
+        let wide = try vae(["train", sampleData, "--epochs", "1", "--size", "16", "--channels", "1", "--widths", "8",
+                            "--latent", "513", "--out", base + "/wide"])
+        #expect(wide.status == 0 && wide.stdout.contains("no prior fitted: the latent has 513 dimensions, above 512"), "\(wide.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/wide/prior.safetensors"))
+        let refused = try vae(["fit-prior", base + "/wide"])
+        #expect(refused.status != 0 && refused.stderr.contains("no prior is fitted for a latent of 513 dimensions"), "\(refused.stderr)")
+    }
 }

@@ -159,6 +159,18 @@ func randomMixture(components K: Int, dimension D: Int, seed: UInt64, spread: Do
         #expect(blind.mixture.components == 1 && blind.heldOutFitted == nil)
     }
 
+    /// Large sets are cut to the limit by the seed, keeping their order; small ones are kept whole.
+    @Test func largeSetsAreSubsampledByTheSeed() {
+        let all = Array(stride(from: 0, to: 60_000, by: 3))
+        let a = PriorFit.subset(all, dimension: 16, seed: 1, detail: 1)
+        #expect(a.count == 10_000 && a == a.sorted() && Set(a).isSubset(of: Set(all)))
+        #expect(a == PriorFit.subset(all, dimension: 16, seed: 1, detail: 1))
+        #expect(a != PriorFit.subset(all, dimension: 16, seed: 2, detail: 1))
+        #expect(a != PriorFit.subset(all, dimension: 16, seed: 1, detail: 2))
+        #expect(PriorFit.subset(all, dimension: 128, seed: 1, detail: 1).count == 1024)
+        #expect(PriorFit.subset(Array(0..<900), dimension: 128, seed: 1, detail: 1) == Array(0..<900))
+    }
+
     /// Draws follow the mixture (each component's share, mean and spread), the seed fixes them,
     /// and the temperature scales the spread about the component means.
     @Test func samplesFollowTheMixtureAndTheSeed() {

@@ -30,10 +30,19 @@ public struct PriorFit: Sendable {
     /// Component counts tried, smallest first; at most a quarter of the training codes each.
     public static let componentChoices = [1, 2, 4, 8, 16, 32]
     public static let maxComponents = 64
-    /// Codes fitted at most: EM with full covariances costs N·K·D² per iteration, so a large data
-    /// set is subsampled (by the seed) to 2²⁴/D² codes, within 1000–10000 (latent 16 or 32:
-    /// 10000, 64: 4096, 128: 1024). Held-out codes are all scored.
-    static func fitLimit(dimension D: Int) -> Int { Swift.min(10_000, Swift.max(1000, (1 << 24) / Swift.max(D * D, 1))) }
+    /// The largest latent a prior is fitted for: a full covariance takes D² numbers.
+    public static let maxDimension = 512
+    /// Codes fitted (and scored) at most: EM with full covariances costs N·K·D² per iteration, so
+    /// a large data set is subsampled by the seed to 2²⁴/D² images, within 1000–10000 (latent 16
+    /// or 32: 10000, 64: 4096, 128: 1024).
+    public static func codeLimit(dimension D: Int) -> Int { Swift.min(10_000, Swift.max(1000, (1 << 24) / Swift.max(D * D, 1))) }
+
+    /// At most `codeLimit` of `indices`, drawn by the seed (`detail` tells the two sets apart), in their order.
+    public static func subset(_ indices: [Int], dimension D: Int, seed: UInt64, detail: UInt64) -> [Int] {
+        guard indices.count > codeLimit(dimension: D) else { return indices }
+        var stream = RandomStream(seed: seed, purpose: .prior, detail: detail << 32)
+        return stream.permutation(indices.count).prefix(codeLimit(dimension: D)).sorted().map { indices[$0] }
+    }
 
     /// Fits mixtures to the `train` codes and keeps the one whose held-out mean log-density is
     /// highest: over `componentChoices` (or just `components`) and both covariances. Without
@@ -41,14 +50,7 @@ public struct PriorFit: Sendable {
     /// `progress` is told of each mixture as it is scored.
     public static func choose(train: [Double], heldOut: [Double], dimension D: Int, seed: UInt64, components: Int? = nil,
                               threads: Int = 1, progress: ((Candidate) -> Void)? = nil) -> PriorFit {
-        var train = train, N = train.count / D
-        let M = heldOut.count / D
-        if N > fitLimit(dimension: D) {
-            var stream = RandomStream(seed: seed, purpose: .prior)
-            let keep = stream.permutation(N).prefix(fitLimit(dimension: D)).sorted()
-            train = keep.flatMap { i in train[(i * D)..<((i + 1) * D)] }
-            N = keep.count
-        }
+        let N = train.count / D, M = heldOut.count / D
         let counts = components.map { [$0] }
             ?? (M == 0 ? [1] : componentChoices.filter { $0 == 1 || 4 * $0 <= N })
         var candidates: [Candidate] = [], best: (GaussianMixture, Candidate)?

@@ -17,11 +17,14 @@ extension RunFolder {
         let blasThreads = BLAS.threads
         BLAS.setThreads(1)
         defer { BLAS.setThreads(blasThreads) }
-        let seed = config.training.seed
-        let fit = PriorFit.choose(train: model.codes(batches.dataset, batches.trainIndices),
-                                  heldOut: model.codes(batches.dataset, batches.validationIndices),
-                                  dimension: config.model.latent, seed: seed, components: components, threads: threads,
-                                  progress: progress)
+        let seed = config.training.seed, D = config.model.latent
+        guard D <= PriorFit.maxDimension else {
+            throw RunError.invalid("\(path): no prior is fitted for a latent of \(D) dimensions (at most \(PriorFit.maxDimension))")
+        }
+        let train = PriorFit.subset(batches.trainIndices, dimension: D, seed: seed, detail: 1)
+        let heldOut = PriorFit.subset(batches.validationIndices, dimension: D, seed: seed, detail: 2)
+        let fit = PriorFit.choose(train: model.codes(batches.dataset, train), heldOut: model.codes(batches.dataset, heldOut),
+                                  dimension: D, seed: seed, components: components, threads: threads, progress: progress)
         let prior = SavedPrior(fit: fit, stamp: stamp, runID: config.runID)
         try prior.write(to: file(SavedPrior.file))
         let scale = viewingScale(for: config.model.size)

@@ -202,6 +202,11 @@ public final class TrainingSession {
             if loop.timeLimitReached {
                 say("time limit reached: \(loop.state.step) steps in \(ProgressLine.duration(loop.state.trainSeconds)) of training")
             }
+            guard config.model.latent <= PriorFit.maxDimension else {
+                say("no prior fitted: the latent has \(config.model.latent) dimensions, above \(PriorFit.maxDimension); samples are from N(0, I)")
+                say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
+                return .finished
+            }
             let prior = try folder.fitPrior(model: viewer, batches: batches, config: config,
                                             stamp: ModelStamp(epoch: loop.state.epoch, step: loop.state.step), threads: viewer.threads,
                                             progress: { self.progress.update("fitting the prior: " + $0.summary, force: true) })
