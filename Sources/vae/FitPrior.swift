@@ -34,6 +34,11 @@ struct FitPrior: ParsableCommand {
                 throw RunError.corrupt(path: folder.file(Checkpoint.modelFile), reason: "does not say which epoch and step it was saved at")
             }
             let batches = try TrainingSession.images(of: config, threads: threads.threads, warn: warn)
+            // Other files than training saw make another validation split: say so rather than score on trained-on images.
+            if let saved = (try? Safetensors.read(folder.file(Checkpoint.stateFile)))?.metadata["data_fingerprint"],
+               !DataFingerprint.matches(saved: saved, current: DataFingerprint.of(paths: batches.dataset.paths, folders: config.dataFolders)) {
+                warn("warning: the image folder changed since this run was trained; the held-out images are not the ones training held out")
+            }
             let start = Date()
             let prior = try folder.fitPrior(model: model, batches: batches, config: config, stamp: stamp, components: components,
                                             threads: threads.threads) { print("  " + $0.summary) }

@@ -65,6 +65,17 @@ import TestSupport
         #expect(try sample("j.png", []).stdout.contains("from N(0, I)"))
     }
 
+    /// fit-prior on a folder that changed since training warns that the held-out images differ.
+    @Test func fitPriorWarnsWhenTheImagesChanged() throws {
+        let data = try makeImageFolder(count: 12), run = temporaryFolder("vae-prior-data") + "/run"
+        #expect(try vae(["train", data, "--epochs", "1", "--out", run] + tinyModel).status == 0)
+        var r = try vae(["fit-prior", run])
+        #expect(r.status == 0 && !r.stderr.contains("warning"), "\(r.stderr)")
+        try FileManager.default.removeItem(atPath: data + "/img-003.png")
+        r = try vae(["fit-prior", run])
+        #expect(r.status == 0 && r.stderr.contains("warning: the image folder changed since this run was trained"), "\(r.stderr)")
+    }
+
     /// A run ended by --time-limit fits its prior too; a latent too wide for one says so and trains on.
     @Test func timeLimitedRunsFitAPriorAndWideLatentsSkipIt() throws {
         let base = temporaryFolder("vae-prior-end")

@@ -23,8 +23,13 @@ extension RunFolder {
         }
         let train = PriorFit.subset(batches.trainIndices, dimension: D, seed: seed, detail: 1)
         let heldOut = PriorFit.subset(batches.validationIndices, dimension: D, seed: seed, detail: 2)
-        let fit = PriorFit.choose(train: model.codes(batches.dataset, train), heldOut: model.codes(batches.dataset, heldOut),
-                                  dimension: D, seed: seed, components: components, threads: threads, progress: progress)
+        let trainCodes = model.codes(batches.dataset, train), heldOutCodes = model.codes(batches.dataset, heldOut)
+        guard (trainCodes + heldOutCodes).allSatisfy(\.isFinite) else {
+            throw RunError.invalid("\(path): the encoder gives NaN or infinite codes for some images; no prior was fitted")
+        }
+        let fit = PriorFit.choose(train: trainCodes, heldOut: heldOutCodes, dimension: D, seed: seed, components: components,
+                                  threads: threads, progress: progress)
+        if let problem = fit.mixture.problem { throw RunError.invalid("\(path): the fitted prior is unsound (\(problem)); not saved") }
         let prior = SavedPrior(fit: fit, stamp: stamp, runID: config.runID)
         try prior.write(to: file(SavedPrior.file))
         let scale = viewingScale(for: config.model.size)
