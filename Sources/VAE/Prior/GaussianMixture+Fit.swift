@@ -13,7 +13,7 @@ extension GaussianMixture {
         /// Σₖ invertible when a component's points span fewer than D dimensions (a latent unit
         /// the encoder does not use has nearly constant means); unlike a constant added to the
         /// diagonal it is a prior, so EM still never lowers its objective.
-        public var regularization: Double = 1e-3
+        public var regularization: Double = 0.1
         public var maxIterations = 100
         /// EM stops when an iteration raises the objective by less than this, in nats per point.
         public var tolerance = 1e-4
