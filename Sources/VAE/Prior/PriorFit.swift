@@ -7,7 +7,8 @@ import VAECore
 /// fall between the data; a mixture fitted to the codes after training does not.
 public struct PriorFit: Sendable {
     public typealias Covariance = GaussianMixture.Covariance
-    /// One mixture tried: the components asked for, its covariance, and the held-out mean log-density.
+    /// One mixture tried: its components (fewer than asked when EM dropped some that lost their
+    /// points), its covariance, and the held-out mean log-density.
     public struct Candidate: Sendable {
         public var components: Int
         public var covariance: Covariance
@@ -61,7 +62,7 @@ public struct PriorFit: Sendable {
                 let fit = GaussianMixture.fit(train, count: N, dimension: D, options: options, threads: threads)
                 let mixture = fit.mixture.roundedToFloat
                 let score = M > 0 ? mixture.meanLogDensity(heldOut, count: M, threads: threads) : nil
-                let candidate = Candidate(components: K, covariance: covariance, heldOut: score, iterations: fit.objectives.count - 1)
+                let candidate = Candidate(components: mixture.components, covariance: covariance, heldOut: score, iterations: fit.objectives.count - 1)
                 candidates.append(candidate)
                 progress?(candidate)
                 if best == nil || (score ?? -.infinity) > (best!.1.heldOut ?? -.infinity) { best = (mixture, candidate) }
