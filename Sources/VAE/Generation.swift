@@ -4,13 +4,18 @@ import ImageIO
 import VAECore
 
 extension Model {
-    /// `count` images decoded from z ~ N(0, temperature²·I), drawn from the seed's sampling stream.
-    public func samples(count: Int, seed: UInt64, temperature: Float = 1) -> [Image] {
+    /// `count` images decoded from draws of `prior` (GaussianMixture.sample), or, without one, from
+    /// z ~ N(0, temperature²·I); both from the seed's sampling stream.
+    public func samples(count: Int, seed: UInt64, temperature: Float = 1, prior: GaussianMixture? = nil) -> [Image] {
         var z = [Float](repeating: 0, count: count * config.latent)
-        z.withUnsafeMutableBufferPointer {
-            RandomStream(seed: seed, purpose: .sampling).fillNormal($0.baseAddress!, count: $0.count)
+        if let prior {
+            z = prior.sample(count: count, seed: seed, temperature: Double(temperature))
+        } else {
+            z.withUnsafeMutableBufferPointer {
+                RandomStream(seed: seed, purpose: .sampling).fillNormal($0.baseAddress!, count: $0.count)
+            }
+            for i in z.indices { z[i] *= temperature }
         }
-        for i in z.indices { z[i] *= temperature }
         return images(decode(z, count: count), count: count)
     }
 

@@ -7,6 +7,8 @@ public final class Model: @unchecked Sendable {
     public let network: Network
     public let params: Buffer
     public let run: RunConfig?
+    /// The checkpoint the weights were saved at, when they come from a run folder that says.
+    public internal(set) var stamp: ModelStamp?
     public var threads: Int
     /// One workspace per thread; work is cut into chunks of `chunk` images.
     let workspaces: [Workspace]
@@ -23,19 +25,20 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Loads a run folder written by `vae train`.
-    public convenience init(folder: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public convenience init(folder: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunk: Int = 64) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RunError.invalid("\(folder): no such run folder")
         }
         let run = try RunConfig.read(folder + "/" + Checkpoint.configFile)
         if let problem = run.problem { throw RunError.corrupt(path: folder + "/config.json", reason: problem) }
-        try MemoryPlan.inference(model: run.model, threads: Swift.max(1, threads), chunk: 64)
+        try MemoryPlan.inference(model: run.model, threads: Swift.max(1, threads), chunk: chunk)
             .check(budget: MemoryPlan.defaultBudget(), advice: "use fewer --threads, or a machine with more memory")
         let network = Network(config: run.model)
-        let params = try Checkpoint.loadWeights(folder: folder, network: network)
+        let saved = try Checkpoint.loadModel(folder: folder, network: network)
         BLAS.setThreads(1)
-        self.init(network: network, params: params, run: run, threads: threads)
+        self.init(network: network, params: saved.weights, run: run, threads: threads, chunk: chunk)
+        if let epoch = saved.epoch, let step = saved.step { stamp = ModelStamp(epoch: epoch, step: step) }
     }
 
     public var config: ModelConfig { network.config }

@@ -4,7 +4,7 @@ import ImageIO
 
 public enum Report {
     public static func write(folder: String, config: RunConfig, metrics: [EpochMetrics], parameterCount: Int,
-                             images: Int, validationImages: Int, skippedFiles: Int) throws {
+                             images: Int, validationImages: Int, skippedFiles: Int, prior: SavedPrior? = nil) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let configText = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
@@ -49,7 +49,7 @@ public enum Report {
         validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").
         \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>
         <div class="charts">\(elbo)\(reconstruction)\(kl)</div>
-        <h2>Samples from the prior</h2><img src="samples.png" alt="samples">
+        \(samplesSection(prior))
         <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">
         <h2>Epochs</h2>
         <table><tr><th>epoch</th><th>train −ELBO</th><th>val −ELBO</th><th>reconstruction</th><th>KL</th><th>val bits/dim</th><th>images/s</th></tr>
@@ -62,6 +62,23 @@ public enum Report {
     }
 
     static func f(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    /// Samples from N(0, I); once a prior is fitted, from it (samples.png) beside N(0, I)'s, with
+    /// how well each explains the codes of the held-out images.
+    static func samplesSection(_ prior: SavedPrior?) -> String {
+        guard let prior else { return "<h2>Samples from the prior N(0, I)</h2><img src=\"samples.png\" alt=\"samples\">" }
+        let k = prior.mixture.components
+        var text = "<h2>Samples from the fitted prior and from N(0, I)</h2>\n<p>After training, a mixture of \(k) Gaussian"
+            + "\(k == 1 ? "" : "s") (\(prior.covariance.rawValue) covariance) was fitted to the posterior means of "
+            + "\(prior.trainCodes) training images (prior.safetensors; its size chosen on the held-out images). "
+        if let fitted = prior.heldOutFitted, let standard = prior.heldOutStandard {
+            text += "Mean log-likelihood of the \(prior.heldOutCodes) held-out images' codes: \(f(fitted)) nats under the "
+                + "fitted prior, \(f(standard)) under N(0, I). "
+        }
+        text += "Draws from N(0, I) fall where few training codes are, which is much of why they look less like the data.</p>\n"
+        return text + "<div class=\"charts\"><figure><figcaption>Fitted prior</figcaption><img src=\"samples.png\" alt=\"samples from the fitted prior\"></figure>"
+            + "<figure><figcaption>N(0, I)</figcaption><img src=\"\(RunFolder.standardSamplesFile)\" alt=\"samples from N(0, I)\"></figure></div>"
+    }
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

@@ -56,11 +56,12 @@ public struct Safetensors {
     }
 
     /// Parses a safetensors file, checking every offset against the file's size.
-    public static func read(_ path: String) throws -> Safetensors {
-        // A regular file only (a FIFO would block), at most 16 GiB: 2^28 parameters, four copies.
+    /// A regular file only (a FIFO would block), at most `limit` bytes (by default 16 GiB: 2^28
+    /// parameters, four copies).
+    public static func read(_ path: String, limit: Int = 16 << 30) throws -> Safetensors {
         let bytes: [UInt8]
         do {
-            bytes = try ImageDecoder.readFile(path, limit: 16 << 30)
+            bytes = try ImageDecoder.readFile(path, limit: limit)
         } catch let error as ImageIOError {
             if case let .unreadable(_, reason) = error { throw SafetensorsError.unreadable(path: path, reason: reason) }
             throw SafetensorsError.corrupt(path: path, reason: "\(error)".replacingOccurrences(of: path + ": ", with: ""))

@@ -19,6 +19,19 @@ public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: 
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// The same product in double precision (the prior's mixture fit).
+@inline(__always)
+public func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                 alpha: Double = 1, a: UnsafePointer<Double>, lda: Int? = nil,
+                 b: UnsafePointer<Double>, ldb: Int? = nil,
+                 beta: Double = 0, c: UnsafeMutablePointer<Double>, ldc: Int? = nil) {
+    let lda = lda ?? (transA ? m : k)
+    let ldb = ldb ?? (transB ? k : n)
+    let ldc = ldc ?? n
+    cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
 public enum BLAS {
     /// How many threads BLAS itself may use (1 when the batch is split across cores instead).
     public static func setThreads(_ n: Int) {

@@ -27,7 +27,7 @@ public struct Philox: Sendable, Equatable {
 
 /// What a stream of random numbers is for; each purpose (and each epoch or step) has its own.
 public enum RandomPurpose: UInt64, Sendable {
-    case initialization = 1, noise = 2, shuffle = 3, split = 4, sampling = 5, evaluation = 6, flip = 7
+    case initialization = 1, noise = 2, shuffle = 3, split = 4, sampling = 5, evaluation = 6, flip = 7, prior = 8
 }
 
 /// A sequential reader over one Philox stream: (seed, purpose, detail) pick the stream,

@@ -1,13 +1,17 @@
-// vae sample: a grid of images decoded from random draws of the prior.
+// vae sample: a grid of images decoded from random draws of the fitted prior or of N(0, I).
 import ArgumentParser
 import Foundation
 import ImageIO
 import VAE
 
 struct Sample: ParsableCommand {
+    enum PriorChoice: String, ExpressibleByArgument, CaseIterable { case fitted, standard }
+
     static let configuration = CommandConfiguration(
         abstract: "Draw images from a trained model's prior and write them as a grid PNG.",
-        discussion: "Decodes z ~ N(0, T²·I). The same --seed gives the same images.")
+        discussion: """
+        --prior fitted (the default when the run folder holds a prior.safetensors fitted to its model) draws a component of the Gaussian mixture fitted to the training images' codes by its weight, then z = μ + T·Lε; --prior standard decodes z ~ N(0, T²·I), the VAE's own prior. A prior fitted to an earlier state of the model (training went on) is not used: the default falls back to N(0, I) with a note, and --prior fitted is refused. 'vae fit-prior RUN' fits one again. The same --seed gives the same images.
+        """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
     var runFolder: String
@@ -18,7 +22,11 @@ struct Sample: ParsableCommand {
     @Option(help: "Random seed for the draws.")
     var seed: UInt64 = 0
 
-    @Option(help: "Scale of the prior's standard deviation (below 1: more typical, less varied images).")
+    @Option(help: ArgumentHelp("fitted (the mixture in RUN/prior.safetensors) or standard (N(0, I)); default: fitted when there is one.",
+                               valueName: "prior"))
+    var prior: PriorChoice?
+
+    @Option(help: "Scale of the sampling noise (below 1: more typical, less varied images).")
     var temperature: Float = 1
 
     @Option(help: "Images per row (default: about the square root of --count).")
@@ -45,14 +53,36 @@ struct Sample: ParsableCommand {
         try checkPictureSize(tiles: count, side: model.config.size, scale: scale, advice: "use a smaller --count or --scale")
         let path = out ?? runFolder + "/prior-samples.png"
         try checkPictureTarget(path)
-        let images = model.samples(count: count, seed: seed, temperature: temperature)
+        let mixture = try chosenPrior(for: model)
+        let images = model.samples(count: count, seed: seed, temperature: temperature, prior: mixture)
         let cols = columns ?? Int(Double(count).squareRoot().rounded(.up))
         try ensureParentFolder(of: path)
         try Image.grid(images.map { $0.upscaled(by: scale) }, columns: cols).writePNG(to: path)
-        print("wrote \(path) (\(count) samples, seed \(seed), temperature \(temperature))")
+        let from = mixture.map { "the fitted prior, \($0.components) component\($0.components == 1 ? "" : "s")" } ?? "N(0, I)"
+        print("wrote \(path) (\(count) samples from \(from), seed \(seed), temperature \(temperature))")
         if let separate {
             try writeEach(images, to: separate, prefix: "sample", digits: 4, scale: scale)
             print("wrote \(images.count) images to \(separate)/")
+        }
+    }
+
+    /// The mixture to draw from, or nil for N(0, I).
+    func chosenPrior(for model: Model) throws -> GaussianMixture? {
+        if prior == .standard { return nil }
+        let lookup: RunFolder.PriorLookup
+        do { lookup = try RunFolder.prior(in: runFolder, for: model) } catch {
+            throw RunFailure("\(error)" + (prior == nil ? "; pass --prior standard to sample from N(0, I)" : ""))
+        }
+        switch (lookup, prior) {
+        case let (.fitted(saved), _): return saved.mixture
+        case (.none, .fitted):
+            throw RunFailure("\(runFolder): no fitted prior here (\(SavedPrior.file)); make one with 'vae fit-prior \(runFolder)'")
+        case let (.stale(why), .fitted):
+            throw RunFailure("\(why); fit it again with 'vae fit-prior \(runFolder)', or pass --prior standard")
+        case let (.stale(why), _):
+            warn("note: \(why); sampling from N(0, I) (fit it again with 'vae fit-prior \(runFolder)')")
+            return nil
+        case (.none, _): return nil
         }
     }
 }

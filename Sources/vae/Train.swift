@@ -9,7 +9,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a convolutional VAE on a folder of PNG and JPEG images.",
         discussion: """
-        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded, converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable files are skipped and listed. After every epoch the run folder gets model.safetensors (PyTorch names and layouts), config.json, the training state, reconstructions.png, samples.png and a line in metrics.jsonl; report.html sums the run up.
+        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded, converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable files are skipped and listed. After every epoch the run folder gets model.safetensors (PyTorch names and layouts), config.json, the training state, reconstructions.png, samples.png and a line in metrics.jsonl; report.html sums the run up. When training ends (its epochs or --time-limit), a Gaussian mixture is fitted to the training images' codes and saved as prior.safetensors; samples.png is then drawn from it and samples-standard.png from N(0, I) (see 'vae fit-prior --help').
 
         Ctrl-C finishes the current step, saves a checkpoint and tells how to continue:
           vae train --resume RUN [--epochs N]

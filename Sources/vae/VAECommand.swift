@@ -34,10 +34,11 @@ struct VAECommand: ParsableCommand {
           vae inspect photos/                    find unreadable files before training
           vae train photos/ --size 64 --channels 3 --epochs 20
           vae sample Output/photos-<time>        a grid of images drawn from the model
+          vae fit-prior RUN                      fit the sampling prior again (train does it at its end)
           vae reconstruct RUN a.png b.jpg        inputs above their reconstructions
           vae interpolate RUN a.png b.png        a morph from one image to another
           vae evaluate RUN test-images/          -ELBO and importance-weighted bound
           vae bench --preset rgb64               training and inference speed
         """,
-        subcommands: [Train.self, Sample.self, Reconstruct.self, Interpolate.self, Evaluate.self, Inspect.self, Bench.self])
+        subcommands: [Train.self, Sample.self, FitPrior.self, Reconstruct.self, Interpolate.self, Evaluate.self, Inspect.self, Bench.self])
 }

@@ -42,8 +42,11 @@ let strace = "/usr/bin/strace"
         }
         #expect(pendingFolder == nil)
         #expect(Set(renamed) == ["config.json", "metrics.jsonl", "reconstructions.png", "samples.png", "report.html",
-                                 "training_state.safetensors", "model.safetensors"])
-        // The checkpoint is written last, the training state before the model.
-        #expect(renamed.suffix(2) == ["training_state.safetensors", "model.safetensors"])
+                                 "training_state.safetensors", "model.safetensors", "prior.safetensors", "samples-standard.png"])
+        // The epoch's checkpoint is written last, the training state before the model; then, at the
+        // end of the run, the prior fitted to that model, its pictures and the report.
+        let end = try #require(renamed.lastIndex(of: "model.safetensors"))
+        #expect(renamed[end - 1] == "training_state.safetensors")
+        #expect(renamed[(end + 1)...] == ["prior.safetensors", "samples.png", "samples-standard.png", "report.html"])
     }
 }

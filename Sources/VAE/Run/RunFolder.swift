@@ -15,7 +15,8 @@ public final class RunFolder {
     public static let reportFile = "report.html"
     /// What a run writes; any other file makes a folder not (only) a run's.
     static var runFiles: Set<String> {
-        Set([Checkpoint.configFile, Checkpoint.modelFile, Checkpoint.stateFile, "metrics.jsonl", reportFile] + pictureFiles)
+        Set([Checkpoint.configFile, Checkpoint.modelFile, Checkpoint.stateFile, "metrics.jsonl", reportFile, SavedPrior.file,
+             standardSamplesFile] + pictureFiles)
     }
 
     private init(path: String) throws {
@@ -44,7 +45,7 @@ public final class RunFolder {
         if entries.contains(Checkpoint.configFile) {
             let trained = entries.contains(Checkpoint.modelFile) || entries.contains(Checkpoint.stateFile)
             guard force else { throw RunFolderError.holdsRun(folder: path, trained: trained) }
-            for file in [Checkpoint.stateFile, Checkpoint.modelFile, Checkpoint.configFile] { unlink(path + "/" + file) }
+            for file in [Checkpoint.stateFile, Checkpoint.modelFile, Checkpoint.configFile, SavedPrior.file] { unlink(path + "/" + file) }
         } else if !entries.isEmpty && !force {
             let others = entries.filter { !runFiles.contains($0) }
             let shown = (others.isEmpty ? entries : others)
@@ -112,9 +113,11 @@ public final class RunFolder {
         try samples.writePNG(to: file(Self.pictureFiles[1]))
     }
 
-    public func writeReport(config: RunConfig, parameterCount: Int, images: Int, validationImages: Int, skippedFiles: Int) throws {
+    /// report.html; with `prior`, showing the samples from it and from N(0, I) and their held-out figures.
+    public func writeReport(config: RunConfig, parameterCount: Int, images: Int, validationImages: Int, skippedFiles: Int,
+                            prior: SavedPrior? = nil) throws {
         try Report.write(folder: path, config: config, metrics: metrics.read(), parameterCount: parameterCount,
-                         images: images, validationImages: validationImages, skippedFiles: skippedFiles)
+                         images: images, validationImages: validationImages, skippedFiles: skippedFiles, prior: prior)
     }
 
     /// "Output/<data folder name>-<date>-<time>".

@@ -38,7 +38,8 @@ extension TrainingSession: TrainingLoopDelegate {
         switch reason {
         case .interrupted:
             say("interrupted: checkpoint saved in \(folder.path) at epoch \(loop.state.epoch + 1), step "
-                + "\(loop.state.batchInEpoch) of \(loop.stepsPerEpoch). Continue with: vae train --resume \(folder.path)")
+                + "\(loop.state.batchInEpoch) of \(loop.stepsPerEpoch). Continue with: vae train --resume \(folder.path)"
+                + " (or, to sample from this model as it is, fit its prior: vae fit-prior \(folder.path))")
         case let .nonFiniteSteps(count):
             say("stopping: \(count) steps in a row were not finite. The weights are the last good ones. " + lowerRateAdvice)
         }

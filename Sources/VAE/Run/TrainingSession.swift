@@ -135,7 +135,7 @@ public final class TrainingSession {
                 + "step \(point.state.step); a save was cut short): written again from it")
         }
         validation = batches.validationSet
-        viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: 32)
+        viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: Self.viewerChunk)
         loop.delegate = self
     }
 
@@ -151,6 +151,17 @@ public final class TrainingSession {
         progress.finish()
         if let note = dataset.skippedSummary() { resources.warn(note) }
         return dataset
+    }
+
+    /// Images the viewer encodes at a time. The encoder's products round by their size, so
+    /// `vae fit-prior` encodes in chunks of this size too and gets the codes training's end got.
+    public static let viewerChunk = 32
+
+    /// The images of a saved run split as its training was: its folders, --limit and validation
+    /// split (the same images only while the folders hold the same files).
+    public static func images(of config: RunConfig, threads: Int, warn: @escaping (String) -> Void) throws -> ImageBatches {
+        let dataset = try load(config.dataFolders, config: config, resources: Resources(threads: threads, warn: warn))
+        return ImageBatches(dataset: dataset, validationFraction: config.training.validationFraction, seed: config.training.seed)
     }
 
     /// Refuses the run, before anything large is allocated, when it would take more than the budget.
@@ -192,7 +203,18 @@ public final class TrainingSession {
             if loop.timeLimitReached {
                 say("time limit reached: \(loop.state.step) steps in \(ProgressLine.duration(loop.state.trainSeconds)) of training")
             }
-            say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
+            guard config.model.latent <= PriorFit.maxDimension else {
+                say("no prior fitted: the latent has \(config.model.latent) dimensions, above \(PriorFit.maxDimension); samples are from N(0, I)")
+                say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
+                return .finished
+            }
+            let prior = try folder.fitPrior(model: viewer, batches: batches, config: config,
+                                            stamp: ModelStamp(epoch: loop.state.epoch, step: loop.state.step), threads: viewer.threads,
+                                            progress: { self.progress.update("fitting the prior: " + $0.summary, force: true) })
+            progress.finish()
+            say(prior.summary)
+            say("done: \(folder.path)/report.html, reconstructions.png, samples.png (fitted prior), "
+                + "\(RunFolder.standardSamplesFile), model.safetensors, \(SavedPrior.file)")
             return .finished
         case .interrupted: return .interrupted
         case .diverged: return .diverged
