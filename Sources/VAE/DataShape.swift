@@ -18,14 +18,20 @@ public struct DataShape: Sendable, Equatable {
     }
 
     /// The shape of up to `sample` images spread evenly over the folders' files (nil when none
-    /// decodes: the loader then reports why). Only these images are decoded, one at a time.
+    /// decodes: the loader then reports why). Only these images are decoded, one at a time; the
+    /// side is the header's, and JPEGs are decoded scaled down (libjpeg's DCT scaling) for the
+    /// colour check, so a folder of large photos is read in a moment.
     public static func probe(_ folders: [String], sample: Int = 64, options: DecodeOptions = DecodeOptions()) -> DataShape? {
         guard let files = try? FolderScan.scan(folders, sniff: false).files, !files.isEmpty else { return nil }
         let step = Swift.max(1, files.count / sample)
+        var small = options
+        small.minimumSide = largestDefaultSide
         var sides: [Int] = [], gray: [Bool] = []
         for i in stride(from: 0, to: files.count, by: step).prefix(sample) {
-            guard let image = try? ImageDecoder.decode(file: files[i], options: options) else { continue }
-            sides.append(Swift.min(image.width, image.height))
+            guard let data = try? ImageDecoder.readFile(files[i], limit: options.maxFileBytes),
+                  let declared = ImageHeader.declaredSize(data),
+                  let image = try? ImageDecoder.decode(data, path: files[i], options: small) else { continue }
+            sides.append(Swift.min(declared.width, declared.height))
             gray.append(isGray(image))
         }
         return sides.isEmpty ? nil : suggest(sides: sides, gray: gray)

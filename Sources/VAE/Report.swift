@@ -29,6 +29,7 @@ public enum Report {
             ("training", "#9467bd", metrics.map { ($0.epoch, $0.trainKL) }),
             ("validation", "#e377c2", metrics.compactMap { m in m.valKL.map { (m.epoch, $0) } }),
         ])
+        let schedule = scheduleChart(metrics, training: config.training)
         let html = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>SwiftVAE run \(escape((folder as NSString).lastPathComponent))</title>
@@ -48,7 +49,7 @@ public enum Report {
         Final −ELBO: training \(last.map { f($0.trainNegELBO) } ?? "–") nats,
         validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").
         \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>
-        <div class="charts">\(elbo)\(reconstruction)\(kl)</div>
+        <div class="charts">\(elbo)\(reconstruction)\(kl)\(schedule)</div>
         \(samplesSection(prior))
         <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">
         <h2>Epochs</h2>
@@ -62,6 +63,18 @@ public enum Report {
     }
 
     static func f(_ x: Double) -> String { String(format: "%.2f", x) }
+
+    /// The learning rate and β at each epoch's last step as fractions of --lr and --beta, when
+    /// either is scheduled (a warm-up, a cosine, a KL warm-up); "" when both are constant.
+    static func scheduleChart(_ metrics: [EpochMetrics], training: TrainOptions) -> String {
+        let lr = Double(training.learningRate), beta = Double(training.beta)
+        let rates = metrics.compactMap { m in m.learningRate.map { (m.epoch, $0 / lr) } }
+        let betas = beta > 0 ? metrics.compactMap { m in m.beta.map { (m.epoch, $0 / beta) } } : []
+        guard !rates.isEmpty || !betas.isEmpty else { return "" }
+        return chart(title: "Schedule: learning rate ÷ --lr and β ÷ --beta", series: [
+            ("learning rate", "#ff7f0e", rates), ("β (KL weight)", "#17becf", betas),
+        ])
+    }
 
     /// Samples from N(0, I); once a prior is fitted, from it (samples.png) beside N(0, I)'s, with
     /// how well each explains the codes of the held-out images.

@@ -34,6 +34,8 @@ import ImageIO
         #expect(model["likelihood"] as? String == "bernoulli")
         #expect(!"\(model["encoder"] ?? "")".contains("residual"))
         #expect(training["batch"] as? Int == 128)
+        // Nothing is scheduled, so report.html draws no schedule.
+        #expect(try !String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("Schedule: learning rate"))
     }
 
     @Test func colourImagesGetResidualBlocksAndTheLogisticMixture() throws {
@@ -46,7 +48,10 @@ import ImageIO
         #expect(model["size"] as? Int == 24 && model["channels"] as? Int == 3 && model["latent"] as? Int == 64)
         #expect(model["likelihood"] as? String == "logistic")
         #expect("\(model["encoder"] ?? "")".contains("residual"))
-        #expect(training["batch"] as? Int == 16 && training["klWarmupSteps"] as? Int == 2000 && training["schedule"] == nil)
+        #expect(training["batch"] as? Int == 16 && training["klWarmupSteps"] as? Int == 2000)
+        #expect((training["schedule"] as? [String: Any])?["kind"] as? String == "cosine")
+        // The KL warm-up is drawn in report.html beside the loss curves.
+        #expect(try String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("Schedule: learning rate ÷ --lr and β ÷ --beta"))
     }
 
     @Test func aFlagOverridesItsPartOnly() throws {
