@@ -23,9 +23,8 @@ public struct ModelDefaults: Sendable, Equatable {
     /// warm-up leaves the decoder time to use z (KL 160 against 137 nats at the same epoch).
     /// Gray keeps a constant rate: it beat the cosine by 2.0 nats of validation −ELBO at 14 epochs
     /// there, and a constant-rate run can be extended with --resume --epochs. Colour decays its
-    /// rate on a cosine: the two were close over four minutes (the cosine ahead by 0.02 bits/dim),
-    /// but at a constant 1e-3 a 30-minute run's loss jumped by a third at 9, 13 and 15 minutes and
-    /// its KL collapsed from 160 to about 30 nats.
+    /// rate on a cosine, ahead of the constant rate by 0.02 bits/dim at epoch 35 on emoji. (Thirty-
+    /// minute colour runs diverged after 9–10 minutes with either schedule: README, Results.)
     public static func choice(channels: Int, size: Int) -> ModelDefaults {
         if channels == 1 {
             return ModelDefaults(architecture: .plain, likelihood: .bernoulli, widths: nil, hidden: 256, latent: 16,
