@@ -64,3 +64,28 @@ import Testing
         #expect(features.contains(.amxBF16) == flags.contains("amx_bf16"))
     }
 }
+
+@Suite struct LayerGEMMPrecisionTests {
+    /// The precision is the calling thread's: a bf16 scope on one thread leaves another in fp32.
+    @Test func precisionIsPerThreadAndRestored() {
+        #expect(LayerGEMM.precision == .fp32)
+        final class Seen: @unchecked Sendable { var values: [Precision] = [.fp32, .bf16] }
+        let seen = Seen()
+        let inside = DispatchSemaphore(value: 0), checked = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            LayerGEMM.with(.bf16) {
+                seen.values[0] = LayerGEMM.precision
+                inside.signal()
+                checked.wait()
+            }
+            seen.values[1] = LayerGEMM.precision
+            inside.signal()
+        }
+        thread.start()
+        inside.wait()
+        #expect(LayerGEMM.precision == .fp32)
+        checked.signal()
+        inside.wait()
+        #expect(seen.values == [.bf16, .fp32])
+    }
+}
