@@ -35,8 +35,12 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CFloatEnv"),
         .systemLibrary(name: "CBLAS"),
+        // oneDNN's matmul for bf16 products (Debian: libdnnl-dev); its OpenMP runtime is named
+        // because the shim sets the calling thread's team size itself.
+        .target(name: "CBF16", linkerSettings: [.linkedLibrary("dnnl", .when(platforms: [.linux])),
+                                                .linkedLibrary("gomp", .when(platforms: [.linux]))]),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"], swiftSettings: fast),
-        .target(name: "VAECore", dependencies: ["CFloatEnv", .target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
+        .target(name: "VAECore", dependencies: ["CFloatEnv", "CBF16", .target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "VAE", dependencies: ["VAECore", "ImageIO"], swiftSettings: fast),
         .executableTarget(name: "vae", dependencies: [

@@ -34,6 +34,8 @@ public final class Trainer: @unchecked Sendable {
     /// GEMMs. Results depend on the shard count, never on the thread count.
     public let shards: Int
     public var threads: Int
+    /// The layers' products: .fp32, or .bf16 (a resolved PrecisionChoice, never .auto).
+    public var precision: Precision = .fp32
     public let workspaces: [Workspace]
     let summed: Buffer
     /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
@@ -85,7 +87,7 @@ public final class Trainer: @unchecked Sendable {
         let params = UnsafePointer(self.params.pointer)
         let noise = RandomStream(seed: seed, purpose: .noise, detail: noiseIndex)
         let scale = 1 / Float(count), freeBits = self.freeBits, klSums = self.klSums
-        Parallel.run(items: shards, threads: threads) { s in
+        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) {
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             ws.grads.zero()
             (klSums + s * latent).update(repeating: 0, count: latent)
@@ -101,7 +103,7 @@ public final class Trainer: @unchecked Sendable {
             } else {
                 network.addKLPerDimension(batch: b, in: ws, into: klSums + s * latent)
             }
-        }
+        } }
         // Free bits need the whole batch's KL per dimension before any shard's backward pass.
         var flooredKL: Double?
         if let freeBits {
@@ -109,12 +111,12 @@ public final class Trainer: @unchecked Sendable {
             for s in 0..<shards { for j in 0..<latent { means[j] += klSums[s * latent + j] } }
             let floor = freeBitsKL(meanPerDimension: means.map { $0 / Double(count) }, floor: Double(freeBits))
             flooredKL = floor.kl
-            Parallel.run(items: shards, threads: threads) { s in
+            Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) {
                 let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
                 guard b > 0 else { return }
                 network.dropKLGradient(floored: floor.floored, batch: b, in: ws)
                 network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
-            }
+            } }
         }
         var reconstruction = 0.0, kl = 0.0
         for s in 0..<shards {
@@ -183,12 +185,12 @@ public final class Trainer: @unchecked Sendable {
     public func reconstructMeans(_ images: UnsafePointer<Float>, count: Int) {
         let imageFloats = network.config.imageFloats, latent = network.config.latent
         let params = UnsafePointer(self.params.pointer)
-        Parallel.run(items: shards, threads: threads) { s in
+        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) {
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             guard b > 0 else { return }
             network.encode(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
             ws.z.pointer.update(from: ws.mean.pointer, count: b * latent)
             network.decode(batch: b, params: params, in: ws)
-        }
+        } }
     }
 }

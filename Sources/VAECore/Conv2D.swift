@@ -39,7 +39,7 @@ public struct Conv2D: Sendable {
             let count = Swift.min(step, batch - first), yChunk = y + first * outPlane
             profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
             profiler.time(.gemm) {
-                gemm(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col, c: yChunk, ldc: n)
+                layerGEMM(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col, c: yChunk, ldc: n)
             }
             profiler.time(.elementwise) {
                 addBias(yChunk, rows: outChannels, length: count * outPlane, stride: n, bias: bias, relu: relu)
@@ -65,12 +65,12 @@ public struct Conv2D: Sendable {
             }
             profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
             profiler.time(.gemm) {
-                gemm(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyChunk, lda: n, b: col,
-                     beta: 1, c: dWeight)
+                layerGEMM(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyChunk, lda: n, b: col,
+                          beta: 1, c: dWeight)
             }
             guard let dx else { continue }
             profiler.time(.gemm) {
-                gemm(transA: true, m: input.columnRows, n: width, k: outChannels, a: weight, b: dyChunk, ldb: n, c: col)
+                layerGEMM(transA: true, m: input.columnRows, n: width, k: outChannels, a: weight, b: dyChunk, ldb: n, c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: input, into: dx, assign: true)

@@ -45,8 +45,8 @@ public struct ConvTranspose2D: Sendable {
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first)
             profiler.time(.gemm) {
-                gemm(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels, a: weight,
-                     b: x + first * inPlane, ldb: n, c: col)
+                layerGEMM(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels, a: weight,
+                          b: x + first * inPlane, ldb: n, c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: output, into: y,
@@ -71,12 +71,12 @@ public struct ConvTranspose2D: Sendable {
             }
             profiler.time(.im2col) { im2col(dy, batch: batch, first: first, count: count, shape: output, into: col) }
             profiler.time(.gemm) {
-                gemm(transB: true, m: inChannels, n: output.columnRows, k: width, a: x + first * inPlane, lda: n,
-                     b: col, beta: 1, c: dWeight)
+                layerGEMM(transB: true, m: inChannels, n: output.columnRows, k: width, a: x + first * inPlane, lda: n,
+                          b: col, beta: 1, c: dWeight)
             }
             guard let dx else { continue }
             profiler.time(.gemm) {
-                gemm(m: inChannels, n: width, k: output.columnRows, a: weight, b: col, c: dx + first * inPlane, ldc: n)
+                layerGEMM(m: inChannels, n: width, k: output.columnRows, a: weight, b: col, c: dx + first * inPlane, ldc: n)
             }
         }
     }

@@ -21,7 +21,7 @@ public struct Linear: Sendable {
             for b in 0..<batch { (y + b * outFeatures).update(from: bias, count: outFeatures) }
         }
         profiler.time(.gemm) {
-            gemm(transB: true, m: batch, n: outFeatures, k: inFeatures, a: x, b: weight, beta: 1, c: y)
+            layerGEMM(transB: true, m: batch, n: outFeatures, k: inFeatures, a: x, b: weight, beta: 1, c: y)
         }
     }
 
@@ -36,9 +36,9 @@ public struct Linear: Sendable {
             }
         }
         profiler.time(.gemm) {
-            gemm(transA: true, m: outFeatures, n: inFeatures, k: batch, a: dy, b: x, beta: 1, c: dWeight)
+            layerGEMM(transA: true, m: outFeatures, n: inFeatures, k: batch, a: dy, b: x, beta: 1, c: dWeight)
             if let dx {
-                gemm(m: batch, n: inFeatures, k: outFeatures, a: dy, b: weight, beta: accumulate ? 1 : 0, c: dx)
+                layerGEMM(m: batch, n: inFeatures, k: outFeatures, a: dy, b: weight, beta: accumulate ? 1 : 0, c: dx)
             }
         }
     }

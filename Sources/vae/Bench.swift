@@ -4,11 +4,13 @@ import Foundation
 import VAE
 import VAECore
 
+extension Precision: ExpressibleByArgument {}
+
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed' and 'python/train_torch.py speed', so the two can be run one after the other and compared. --model FILE times the model a JSON file describes (a run's config.json, or its "model" section, as 'vae train --model' reads it), with the run's batch size unless --batch is given. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed' and 'python/train_torch.py speed', so the two can be run one after the other and compared. --model FILE times the model a JSON file describes (a run's config.json, or its "model" section, as 'vae train --model' reads it), with the run's batch size unless --batch is given. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate. --gemm also times every product of a training step on one thread (as each shard runs them) in fp32 and, where the CPU has native bf16, in bf16, beside a square 1024 bf16 product. --precision bf16 runs the layers' products in bf16 (bf16 inputs, f32 sums); weights, Adam, the loss and the KL stay fp32.
         """)
 
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")) (default fmnist).")
@@ -41,8 +43,11 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print time per layer and per primitive.")
     var profile = false
 
-    @Flag(help: "Also measure a square 1024 sgemm with the same BLAS and threads, for reference.")
+    @Flag(help: "Also measure a square 1024 sgemm (and bf16 product) with the same threads, and each layer product's rate on one thread.")
     var gemm = false
+
+    @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native). Only bench takes it so far.")
+    var precision: Precision = .fp32
 
     func validate() throws {
         if model != nil {
@@ -84,8 +89,11 @@ struct Bench: ParsableCommand {
         } catch {
             throw RunFailure("\(error)")
         }
+        let chosen: PrecisionChoice
+        do { chosen = try PrecisionChoice.resolve(precision) } catch { throw RunFailure("\(error)") }
+        print("precision \(chosen.reason)" + (chosen.precision == .bf16 ? ", oneDNN matmul" : ""))
         let r = Benchmark.run(config: config, batch: batch, steps: steps, threads: threads, shards: shards,
-                              profile: profile)
+                              profile: profile, recordShapes: gemm, precision: chosen.precision)
         print(String(format: "train_images_per_s %.1f img/s (%@, batch %d, threads %d, shards %d) %.1f GFLOP/s",
                      r.trainImagesPerSecond, name, batch, threads, shards, r.trainGFLOPS))
         print(String(format: "infer_images_per_s %.1f img/s %.1f GFLOP/s", r.inferImagesPerSecond, r.inferGFLOPS))
@@ -99,6 +107,13 @@ struct Bench: ParsableCommand {
             let one = Benchmark.squareGEMM()
             print(String(format: "sgemm_1024_gflops_1thread %.1f GFLOP/s", one))
             square = (all, one)
+            let bf16 = (try? PrecisionChoice.resolve(.bf16)) != nil
+            if bf16, let all = Benchmark.squareBF16GEMM(threads: threads), let one = Benchmark.squareBF16GEMM(threads: 1) {
+                print(String(format: "bf16gemm_1024_gflops %.1f GFLOP/s (threads %d, oneDNN %@)", all, threads, BF16.kernelName))
+                print(String(format: "bf16gemm_1024_gflops_1thread %.1f GFLOP/s", one))
+            }
+            if let shapes = r.gemmShapes { printLayerRates(Benchmark.layerGEMMRates(shapes, bf16: bf16)) }
+            BLAS.setThreads(threads)
         }
         if let flop = r.convolutionFLOP, let seconds = r.convolutionSeconds, seconds > 0 {
             // The layer times are summed over the shard threads running at once (with one shard,
@@ -135,6 +150,28 @@ struct Bench: ParsableCommand {
         (choice.preset, choice.architecture, choice.activation) = (preset, arch, arch.defaultActivation)
         let config = arch == .plain ? ModelConfig.presets[preset]! : try choice.config()
         return (config, arch == .plain ? preset : "\(preset) \(arch.rawValue)", ModelConfig.presetBatch[preset]!)
+    }
+
+    /// Each product of a step, the heaviest first, and the rate over all of them (total FLOP over
+    /// total time, each shape weighted by how often a step runs it).
+    func printLayerRates(_ rates: [GEMMShapeRate]) {
+        var flop = 0.0, fp32Time = 0.0, bf16Time = 0.0, allBF16 = true
+        print("layer products of one training step, one thread each (GFLOP/s; sgemm, then bf16 from f32 inputs):")
+        for r in rates {
+            let s = r.shape, f = s.flop * Double(r.count)
+            flop += f
+            fp32Time += f / (r.fp32 * 1e9)
+            if let b = r.bf16 { bf16Time += f / (b * 1e9) } else { allBF16 = false }
+            let name = "\(s.transA ? "T" : "N")\(s.transB ? "T" : "N") \(s.m)×\(s.n)×\(s.k)\(s.beta == 0 ? "" : " +=")"
+            print(String(format: "  %@ ×%-3d sgemm %6.1f", name.padding(toLength: 24, withPad: " ", startingAt: 0),
+                         r.count, r.fp32) + (r.bf16.map { String(format: "  bf16 %6.1f  (%.2f×)", $0, $0 / r.fp32) } ?? ""))
+        }
+        guard flop > 0 else { return }
+        var line = String(format: "gemm_layer_shapes_gflops sgemm %.1f", flop / fp32Time / 1e9)
+        if allBF16 && bf16Time > 0 {
+            line += String(format: ", bf16 %.1f (%.2f×) GFLOP/s", flop / bf16Time / 1e9, fp32Time / bf16Time)
+        }
+        print(line + String(format: " over %.2f GFLOP a step", flop / 1e9))
     }
 
     func printProfile(_ p: Profiler, title: String) {

@@ -1,0 +1,65 @@
+// BF16: bfloat16 rounding and the bf16 GEMM (bf16 products, f32 sums) through oneDNN's matmul.
+import CBF16
+
+public enum BF16 {
+    /// `x` rounded to bf16 (nearest, ties to even; every NaN becomes 0x7fc0, as in PyTorch).
+    @inline(__always)
+    public static func bits(_ x: Float) -> UInt16 { vae_bf16_from_float(x) }
+
+    @inline(__always)
+    public static func float(_ bits: UInt16) -> Float { vae_float_from_bf16(bits) }
+
+    /// `x` as the bf16 product sees it.
+    @inline(__always)
+    public static func rounded(_ x: Float) -> Float { float(bits(x)) }
+
+    /// dst[r·cols + c] = bits(src[r·ld + c]): a strided f32 matrix as a compact bf16 one.
+    public static func convert(_ src: UnsafePointer<Float>, ld: Int, rows: Int, cols: Int,
+                               into dst: UnsafeMutablePointer<UInt16>) {
+        vae_bf16_convert(src, ld, rows, cols, dst)
+    }
+
+    /// Whether this build has oneDNN, which does the bf16 products (Linux with libdnnl-dev).
+    public static var isAvailable: Bool { vae_bf16_gemm_available() != 0 }
+
+    /// The kernel oneDNN picked for the last product it set up (e.g. "brg:avx512_core_bf16").
+    public static var kernelName: String { String(cString: vae_bf16_gemm_kernel()) }
+}
+
+/// A bf16 product oneDNN could not set up or run.
+public struct BF16Error: Error, CustomStringConvertible {
+    public var status: Int32
+    public var shape: String
+    public var description: String {
+        status == -1 ? "bf16 GEMM: this build has no oneDNN (install libdnnl-dev and rebuild)"
+                     : "bf16 GEMM \(shape): oneDNN failed with status \(status)"
+    }
+}
+
+/// C[M×N] = alpha · op(A) · op(B) + beta · C, all row-major as `gemm`, with A and B rounded to
+/// bf16 (into per-thread scratch) and the products summed in f32. beta 0 never reads C.
+/// `threads`: oneDNN's team from this thread (BLAS's setting, so 1 inside shards, as sgemm).
+public func bf16GEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+                     b: UnsafePointer<Float>, ldb: Int? = nil,
+                     beta: Float = 0, c: FloatPointer, ldc: Int? = nil, threads: Int = BLAS.threads) throws {
+    let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
+    let status = vae_bf16_gemm_f32(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                   Int32(threads))
+    if status != 0 { throw BF16Error(status: status, shape: bf16Shape(transA, transB, m, n, k)) }
+}
+
+/// The same product with A and B already in bf16 (no rounding pass).
+public func bf16GEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: UnsafePointer<UInt16>, lda: Int? = nil,
+                     b: UnsafePointer<UInt16>, ldb: Int? = nil,
+                     beta: Float = 0, c: FloatPointer, ldc: Int? = nil, threads: Int = BLAS.threads) throws {
+    let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
+    let status = vae_bf16_gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                               Int32(threads))
+    if status != 0 { throw BF16Error(status: status, shape: bf16Shape(transA, transB, m, n, k)) }
+}
+
+private func bf16Shape(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int) -> String {
+    "\(transA ? "Aᵀ" : "A")·\(transB ? "Bᵀ" : "B") \(m)×\(n)×\(k)"
+}
