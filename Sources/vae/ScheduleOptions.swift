@@ -3,7 +3,7 @@ import ArgumentParser
 import VAE
 
 struct ScheduleOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Learning rate schedule: constant (the default for gray images, presets and --model) or cosine (decays to zero over the run after a linear warm-up; the default for colour images).",
+    @Option(help: ArgumentHelp("Learning rate schedule: constant (the default) or cosine (decays to zero over the run, after a linear warm-up).",
                                discussion: "The cosine is laid over the run's steps: --epochs × the steps per epoch, or with --time-limit the steps the budget is expected to hold, estimated from the warm-up's pace and saved in config.json."))
     var schedule: LearningRateSchedule.Kind?
 

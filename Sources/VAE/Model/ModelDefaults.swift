@@ -22,9 +22,9 @@ public struct ModelDefaults: Sendable, Equatable {
     /// takes four times the steps of 64 at the same images/s, which small colour sets need; the KL
     /// warm-up leaves the decoder time to use z (KL 160 against 137 nats at the same epoch).
     /// Gray keeps a constant rate: it beat the cosine by 2.0 nats of validation −ELBO at 14 epochs
-    /// there, and a constant-rate run can be extended with --resume --epochs. Colour decays its
-    /// rate on a cosine, ahead of the constant rate by 0.02 bits/dim at epoch 35 on emoji. (Thirty-
-    /// minute colour runs diverged after 9–10 minutes with either schedule: README, Results.)
+    /// there, and a constant-rate run can be extended with --resume --epochs. Colour keeps it too:
+    /// the cosine was ahead by only 0.02 bits/dim at epoch 35 on emoji (one seed), and 30-minute
+    /// colour runs diverged after 9–10 minutes with either schedule (README, Results).
     public static func choice(channels: Int, size: Int) -> ModelDefaults {
         if channels == 1 {
             return ModelDefaults(architecture: .plain, likelihood: .bernoulli, widths: nil, hidden: 256, latent: 16,
@@ -32,6 +32,6 @@ public struct ModelDefaults: Sendable, Equatable {
         }
         return ModelDefaults(architecture: .resnet, likelihood: .logistic,
                              widths: ModelChoice.defaultWidths(size: size).map { Swift.max(1, $0 / 2) }, hidden: nil,
-                             latent: 64, batch: 16, schedule: .cosine, klWarmup: 2000)
+                             latent: 64, batch: 16, schedule: .constant, klWarmup: 2000)
     }
 }
