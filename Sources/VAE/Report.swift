@@ -114,9 +114,12 @@ public enum Report {
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" font-size=\"11\">"
         svg += "<text x=\"\(W / 2)\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>"
         svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(W - left - right)\" height=\"\(H - top - bottom)\" fill=\"none\" stroke=\"#999\"/>"
+        // Enough decimals that the five labels differ: one for the loss curves, more for a narrow
+        // axis such as β early in its warm-up.
+        let decimals = Swift.min(6, Swift.max(1, Int((-log10((yMax - yMin) / 4)).rounded(.up)) + 1))
         for i in 0...4 {
             let v = yMin + (yMax - yMin) * Double(i) / 4
-            svg += "<text x=\"\(left - 4)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.1f", v))</text>"
+            svg += "<text x=\"\(left - 4)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.\(decimals)f", v))</text>"
             svg += "<line x1=\"\(left)\" x2=\"\(W - right)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#eee\"/>"
         }
         let epochs = Set(points.map(\.0)).sorted()
