@@ -21,6 +21,8 @@ public struct EvaluationResult: Sendable, Codable {
     /// nil under Bernoulli, which is no distribution over the 256 levels.
     public var negativeELBODataBitsPerDim: Double?
     public var iwaeDataBitsPerDim: Double?
+    /// What the layer products computed in (fp32 or bf16).
+    public var precision: Precision = .fp32
 
     /// nats/(D·ln 2): the likelihood's own figure per dimension, whatever it is a likelihood of.
     public func bitsPerDimension(_ nats: Double) -> Double { nats / (Double(dimensions) * log(2)) }
@@ -136,6 +138,7 @@ extension Model {
                                       activeUnits: active, latent: L, likelihood: config.likelihood)
         result.negativeELBODataBitsPerDim = result.dataBitsPerDimension(result.negativeELBO)
         result.iwaeDataBitsPerDim = result.iwae.flatMap(result.dataBitsPerDimension)
+        result.precision = precision
         return result
     }
 }

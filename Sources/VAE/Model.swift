@@ -13,6 +13,8 @@ public final class Model: @unchecked Sendable {
     /// One workspace per thread; work is cut into chunks of `chunk` images.
     let workspaces: [Workspace]
     public let chunk: Int
+    /// What the layer products compute in (.fp32 or .bf16, resolved): encode, decode, evaluation.
+    public var precision: Precision = .fp32
 
     public init(network: Network, params: Buffer, run: RunConfig? = nil,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunk: Int = 64) {
@@ -48,10 +50,12 @@ public final class Model: @unchecked Sendable {
         let chunks = (count + chunk - 1) / chunk
         let lanes = Swift.min(threads, Swift.max(chunks, 1))
         Parallel.run(items: lanes, threads: lanes) { lane in
-            var c = lane
-            while c < chunks {
-                body(workspaces[lane], (c * chunk)..<Swift.min(count, (c + 1) * chunk))
-                c += lanes
+            LayerGEMM.with(precision) {
+                var c = lane
+                while c < chunks {
+                    body(workspaces[lane], (c * chunk)..<Swift.min(count, (c + 1) * chunk))
+                    c += lanes
+                }
             }
         }
     }

@@ -45,7 +45,7 @@ public enum Report {
         <p>\(metrics.count) epoch\(metrics.count == 1 ? "" : "s") \(config.training.reportLength) on \(images) images
         (\(validationImages) held out for validation\(skippedFiles > 0 ? ", \(skippedFiles) unreadable files skipped" : "")),
         \(config.model.size)×\(config.model.size)×\(config.model.channels), latent \(config.model.latent),
-        \(parameterCount) parameters; training time \(ProgressLine.duration(seconds)).
+        \(parameterCount) parameters, \(config.training.runPrecision == .bf16 ? "bf16 products (fp32 weights and sums)" : "fp32"); training time \(ProgressLine.duration(seconds)).
         Final −ELBO: training \(last.map { f($0.trainNegELBO) } ?? "–") nats,
         validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").
         \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>

@@ -20,6 +20,7 @@ extension TrainOptions {
             return "training.averageDecay \(averageDecay) must be at least 0 and below 1"
         }
         if !(1...1_000_000).contains(maxBadSteps) { return "training.maxBadSteps \(maxBadSteps) is out of range" }
+        if precision == .auto { return "training.precision must be fp32 or bf16 (auto is resolved when a run starts)" }
         return scheduleProblem
     }
 }

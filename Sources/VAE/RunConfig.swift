@@ -1,5 +1,6 @@
 // RunConfig: everything that defines a training run, saved as config.json in the run folder.
 import Foundation
+import VAECore
 
 public struct TrainOptions: Codable, Sendable, Equatable {
     public var epochs: Int = 10
@@ -30,6 +31,12 @@ public struct TrainOptions: Codable, Sendable, Equatable {
     public var flip: Bool?
     /// Seconds of training steps after which the run ends (--time-limit).
     public var timeLimit: Double?
+    /// What the layer products compute in, as resolved when the run started (fp32 or bf16, never
+    /// auto): a resumed run keeps it, so that it stays bit-exact. nil in runs made before
+    /// --precision, which were fp32.
+    public var precision: Precision?
+    /// The precision the run trains in (fp32 for runs older than the key).
+    public var runPrecision: Precision { precision ?? .fp32 }
 
     public init() {}
 }

@@ -4,13 +4,11 @@ import Foundation
 import VAE
 import VAECore
 
-extension Precision: ExpressibleByArgument {}
-
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training and inference speed on a random batch held in memory.",
         discussion: """
-        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed' and 'python/train_torch.py speed', so the two can be run one after the other and compared. --model FILE times the model a JSON file describes (a run's config.json, or its "model" section, as 'vae train --model' reads it), with the run's batch size unless --batch is given. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate. --gemm also times every product of a training step on one thread (as each shard runs them) in fp32 and, where the CPU has native bf16, in bf16, beside a square 1024 bf16 product. --precision bf16 runs the layers' products in bf16 (bf16 inputs, f32 sums); weights, Adam, the loss and the KL stay fp32.
+        Times full training steps (forward, backward, Adam) after 5 warm-up steps, then inference (encode, decode the means). Prints the same lines as the PyTorch peer's 'torch_vae.py speed' and 'python/train_torch.py speed', so the two can be run one after the other and compared. --model FILE times the model a JSON file describes (a run's config.json, or its "model" section, as 'vae train --model' reads it), with the run's batch size unless --batch is given. --profile adds the time per layer and per primitive, and the rate of the convolution layers (forward and backward) in GFLOP/s; with --gemm as well, that rate as a share of a square 1024 sgemm's on the same BLAS and threads, and of that many times its one-thread rate. --gemm also times every product of a training step on one thread (as each shard runs them) in fp32 and, where the CPU has native bf16, in bf16, beside a square 1024 bf16 product. --precision auto (the default) runs the layers' products in bf16 (bf16 inputs, f32 sums) where the CPU has native bf16 products, as training does; weights, Adam, the loss and the KL stay fp32. Pass --precision fp32 to time fp32.
         """)
 
     @Option(help: "Reference configuration: \(ModelConfig.presets.keys.sorted().joined(separator: ", ")) (default fmnist).")
@@ -46,8 +44,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also measure a square 1024 sgemm (and bf16 product) with the same threads, and each layer product's rate on one thread.")
     var gemm = false
 
-    @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native). Only bench takes it so far.")
-    var precision: Precision = .fp32
+    @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native, else fp32; the default).")
+    var precision: Precision = .auto
 
     func validate() throws {
         if model != nil {

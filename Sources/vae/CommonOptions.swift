@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import ImageIO
 import VAE
+import VAECore
 
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads to use (default: all cores).")
@@ -17,6 +18,25 @@ struct ThreadOptions: ParsableArguments {
         }
     }
 }
+
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("What the layer products compute in: fp32, bf16 (bf16 inputs, fp32 sums) or auto (bf16 where the CPU has native bf16 products, AVX512_BF16 or AMX; the default).",
+                               discussion: "Weights, reductions, the loss and the KL stay fp32 either way. bf16 is refused on a CPU without native bf16 products; auto falls back to fp32 there."))
+    var precision: Precision = .auto
+
+    /// The precision to run in, printed with the reason ("precision bf16 (auto: this CPU has AVX512_BF16)").
+    func chosen() throws -> Precision {
+        do {
+            let choice = try PrecisionChoice.resolve(precision)
+            print("precision \(choice.reason)")
+            return choice.precision
+        } catch {
+            throw RunFailure("\(error)")
+        }
+    }
+}
+
+extension Precision: ExpressibleByArgument {}
 
 struct PictureOptions: ParsableArguments {
     @Option(help: "Upscale each image by this whole factor so small images can be seen (default: 3× for 28 px, 2× for 64 px).")
@@ -57,13 +77,16 @@ func warn(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Loads a run folder, turning failures into a clean error message.
-func loadModel(_ folder: String, threads: Int) throws -> Model {
+/// Loads a run folder to compute in `precision`, turning failures into a clean error message.
+func loadModel(_ folder: String, threads: Int, precision: PrecisionOptions) throws -> Model {
+    let model: Model
     do {
-        return try Model(folder: folder, threads: threads)
+        model = try Model(folder: folder, threads: threads)
     } catch {
         throw RunFailure("\(error)")
     }
+    model.precision = try precision.chosen()
+    return model
 }
 
 /// How the run in `folder` prepared its training images; inputs are prepared the same way.

@@ -31,6 +31,7 @@ struct Evaluate: ParsableCommand {
     var json = false
 
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         guard (0...100_000).contains(k) else { throw ValidationError("--k must be between 0 and 100000") }
@@ -47,7 +48,7 @@ struct Evaluate: ParsableCommand {
     ]
 
     func run() throws {
-        let model = try loadModel(runFolder, threads: threads.threads)
+        let model = try loadModel(runFolder, threads: threads.threads, precision: precision)
         let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()

@@ -18,6 +18,7 @@ struct FitPrior: ParsableCommand {
     var components: Int?
 
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         if let components, !(1...PriorFit.maxComponents).contains(components) {
@@ -30,6 +31,7 @@ struct FitPrior: ParsableCommand {
             // Locked, so a 'vae train' still writing this run is refused rather than raced.
             let folder = try RunFolder.existingRun(at: runFolder)
             let model = try Model(folder: runFolder, threads: threads.threads, chunk: TrainingSession.viewerChunk)
+            model.precision = try precision.chosen()
             guard let config = model.run, let stamp = model.stamp else {
                 throw RunError.corrupt(path: folder.file(Checkpoint.modelFile), reason: "does not say which epoch and step it was saved at")
             }

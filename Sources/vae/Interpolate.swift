@@ -34,13 +34,14 @@ struct Interpolate: ParsableCommand {
 
     @OptionGroup var picture: PictureOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
     }
 
     func run() throws {
-        let model = try loadModel(runFolder, threads: threads.threads)
+        let model = try loadModel(runFolder, threads: threads.threads, precision: precision)
         let prep = try dataPreparation(of: model, in: runFolder)
         let first: Image, second: Image
         do {

@@ -28,13 +28,14 @@ struct Reconstruct: ParsableCommand {
 
     @OptionGroup var picture: PictureOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         guard limit >= 1, columns >= 1 else { throw ValidationError("--limit and --columns must be at least 1") }
     }
 
     func run() throws {
-        let model = try loadModel(runFolder, threads: threads.threads)
+        let model = try loadModel(runFolder, threads: threads.threads, precision: precision)
         let loaded = try loadInputs(inputs, model: model, in: runFolder).prefix(limit)
         guard !loaded.isEmpty else { throw RunFailure("no readable PNG or JPEG images in \(inputs.joined(separator: ", "))") }
         try checkPictureSize(tiles: 2 * loaded.count, side: model.config.size, scale: picture.factor(for: model.config.size),

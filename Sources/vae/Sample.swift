@@ -40,6 +40,7 @@ struct Sample: ParsableCommand {
 
     @OptionGroup var picture: PictureOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
@@ -48,7 +49,7 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        let model = try loadModel(runFolder, threads: threads.threads)
+        let model = try loadModel(runFolder, threads: threads.threads, precision: precision)
         let scale = picture.factor(for: model.config.size)
         try checkPictureSize(tiles: count, side: model.config.size, scale: scale, advice: "use a smaller --count or --scale")
         let path = out ?? runFolder + "/prior-samples.png"

@@ -67,6 +67,10 @@ extension Train {
             fixed.append(FixedSetting("--average-decay", given: averageDecay > 0 ? averageDecay : nil, saved: \.training.averageDecay,
                                       show: { $0.map { "\($0)" } ?? "0" }))
         }
+        // auto with --resume means the run's own precision.
+        if let precision, precision != .auto {
+            fixed.append(FixedSetting("--precision", given: precision, saved: \.training.runPrecision, show: \.rawValue))
+        }
         return fixed + schedules.fixedSettings()
     }
 }

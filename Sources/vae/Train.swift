@@ -123,6 +123,10 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Schedules, free bits, flips and a time limit") var schedules: ScheduleOptions
 
+    @Option(help: ArgumentHelp("What the layer products compute in: fp32, bf16 (bf16 inputs, fp32 sums) or auto (bf16 where the CPU has native bf16 products, AVX512_BF16 or AMX, else fp32; the default for a new run).",
+                               discussion: "Weights, Adam, reductions, the loss and the KL stay fp32 either way. The choice is saved in config.json; --resume keeps it (a resumed run is bit-exact within one precision), and bf16 is refused on a CPU without native bf16 products."))
+    var precision: Precision?
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
@@ -284,6 +288,13 @@ struct Train: ParsableCommand {
         let decay = averageDecay ?? TrainOptions.defaultAverageDecay
         t.averageDecay = decay > 0 ? decay : nil
         schedules.apply(to: &t, epochs: epochs, defaults: defaults)
+        do {
+            let choice = try PrecisionChoice.resolve(precision ?? .auto)
+            t.precision = choice.precision
+            print("precision \(choice.reason)")
+        } catch {
+            throw RunFailure("\(error)")
+        }
         let preparation = ImagePreparation(size: model.size, channels: model.channels, fit: fit ?? .crop,
                                            background: background.flatMap(Background.init) ?? .white)
         let absolute = data.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

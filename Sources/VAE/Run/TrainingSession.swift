@@ -85,6 +85,20 @@ public final class TrainingSession {
                                    resuming: true, resources: resources)
     }
 
+    /// The run's saved precision, when this machine can run it: bf16 needs native bf16 products,
+    /// and a resumed run cannot change precision and stay bit-exact.
+    static func runnablePrecision(_ precision: Precision, folder: RunFolder, resuming: Bool) throws -> Precision {
+        guard precision == .bf16 else { return .fp32 }
+        do {
+            return try PrecisionChoice.resolve(.bf16).precision
+        } catch {
+            let reason = "\(error)".replacingOccurrences(of: "--precision bf16: ", with: "")
+                .replacingOccurrences(of: "; use --precision fp32 or auto", with: "")
+            throw RunError.invalid("\(folder.path): the run trains in bf16 (training.precision in config.json), but \(reason)"
+                + (resuming ? "; continue it on a machine with AVX512_BF16 or AMX, or train a new run" : ""))
+        }
+    }
+
     init(folder: RunFolder, config: RunConfig, data: [String], resuming: Bool, resources: Resources) throws {
         (self.folder, self.resumed) = (folder, resuming)
         (progress, say, warn) = (resources.progress, resources.say, resources.warn)
@@ -109,6 +123,7 @@ public final class TrainingSession {
                           threads: resources.threads, params: point?.params, averageDecay: t.averageDecay, average: point?.average)
         trainer.clipNorm = t.clipNorm
         trainer.freeBits = t.freeBits
+        trainer.precision = try Self.runnablePrecision(t.runPrecision, folder: folder, resuming: resuming)
         trainer.configureBLAS()
         if let saved = point?.state.runID, let id = config.runID, saved != id {
             throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "belongs to another run (run id \(saved); "
@@ -136,6 +151,7 @@ public final class TrainingSession {
         }
         validation = batches.validationSet
         viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: Self.viewerChunk)
+        viewer.precision = trainer.precision
         loop.delegate = self
     }
 
@@ -190,7 +206,7 @@ public final class TrainingSession {
         say("\(resumed ? "resuming" : "training") in \(folder.path): \(dataset.count) images "
             + "(\(batches.trainIndices.count) train, \(batches.validationIndices.count) validation), "
             + "\(m.size)×\(m.size)×\(m.channels), \(m.summary), "
-            + "\(trainer.network.parameterCount) parameters, batch \(config.training.batch), "
+            + "\(trainer.network.parameterCount) parameters, batch \(config.training.batch), \(trainer.precision.rawValue), "
             + config.training.lengthSummary + config.training.scheduleSummary
             + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
         try folder.metrics.trim(after: loop.state.epoch)
