@@ -11,6 +11,8 @@ public struct StepResult: Sendable {
     public var gradientNorm: Double
     /// False when the loss or a gradient was NaN or infinite: the update was not applied.
     public var applied: Bool
+    /// True when --clip-norm scaled this step's gradient down.
+    public var clipped = false
 }
 
 public final class Trainer: @unchecked Sendable {
@@ -133,7 +135,10 @@ public final class Trainer: @unchecked Sendable {
         var result = StepResult(reconstruction: reconstruction, kl: kl, loss: loss, gradientNorm: norm, applied: false)
         guard loss.isFinite, norm.isFinite else { return result }
         var gradScale: Float = 1
-        if let clipNorm, norm > Double(clipNorm) { gradScale = clipNorm / Float(norm + 1e-6) }
+        if let clipNorm, norm > Double(clipNorm) {
+            gradScale = clipNorm / Float(norm + 1e-6)
+            result.clipped = true
+        }
         adam.step += 1
         let t = adam.step
         let decay = Swift.min(averageDecay, Float(1 + t) / Float(10 + t))

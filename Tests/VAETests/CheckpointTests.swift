@@ -96,7 +96,10 @@ import ImageIO
         state.sums.skippedSteps = 1
         try Self.writeLegacy(trainer, state, modelStep: 3, to: folder)
         let point = try Checkpoint.resumePoint(folder: folder, network: trainer.network, averaging: decay != nil)
-        #expect(point.state.sums == state.sums)
+        // A legacy state kept no gradient norms: they start again from none.
+        var legacySums = state.sums
+        (legacySums.gradientNorm, legacySums.maxGradientNorm, legacySums.appliedSteps, legacySums.clippedSteps) = (0, 0, 0, 0)
+        #expect(point.state.sums == legacySums)
         #expect(point.state.step == 3 && point.state.trainSeconds == 1.5 && point.state.dataFingerprint == "1f2e-4")
         #expect(point.params.array == trainer.params.array)
         #expect(point.average?.array == trainer.average?.array)
@@ -118,8 +121,16 @@ import ImageIO
 
     /// The sums are saved under their names, exactly; the old CSV is still read.
     @Test func epochSumsRoundTripAndTheOldCSVIsRead() throws {
-        let sums = EpochSums(loss: 1.0 / 3, reconstruction: 2e-300, kl: 123456.789, images: 38, skippedSteps: 2)
+        var sums = EpochSums(loss: 1.0 / 3, reconstruction: 2e-300, kl: 123456.789, images: 38, skippedSteps: 2)
+        (sums.gradientNorm, sums.maxGradientNorm, sums.appliedSteps, sums.clippedSteps) = (1e3 / 7, 250.5, 5, 1)
         #expect(EpochSums(metadata: sums.metadata) == sums)
+        #expect(EpochSums(metadata: sums.metadata)?.meanGradientNorm == 1e3 / 35)
+        // States saved before the gradient norm was kept load with none.
+        let older = sums.metadata.filter { !$0.key.contains("gradient") && !$0.key.hasSuffix("applied_steps") && $0.key != "clipped_steps" }
+        #expect(EpochSums(metadata: older)?.meanGradientNorm == nil)
+        var damaged = sums.metadata
+        damaged["max_gradient_norm"] = "many"
+        #expect(EpochSums(metadata: damaged) == nil)
         #expect(EpochSums(metadata: ["sums": "1.5,2.0,3.0,8.0,1.0"]) ==
                 EpochSums(loss: 1.5, reconstruction: 2, kl: 3, images: 8, skippedSteps: 1))
         #expect(EpochSums(metadata: [:]) == EpochSums())

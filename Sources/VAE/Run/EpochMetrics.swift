@@ -18,4 +18,9 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     /// The last step's learning rate and KL weight, when they are scheduled.
     public var learningRate: Double?
     public var beta: Double?
+    /// The global gradient norm (before clipping) over the epoch's applied steps: mean and
+    /// largest, and how many steps --clip-norm scaled down (nil without --clip-norm).
+    public var gradientNorm: Double?
+    public var maxGradientNorm: Double?
+    public var clippedSteps: Int?
 }

@@ -56,6 +56,10 @@ extension TrainingSession: TrainingLoopDelegate {
                                    trainReconstruction: sums.meanReconstruction, trainKL: sums.meanKL,
                                    trainBitsPerDim: bitsPerDimension(trainNegELBO), skippedSteps: sums.skippedSteps,
                                    imagesPerSecond: imagesPerSecond, elapsedSeconds: state.trainSeconds)
+        if let mean = sums.meanGradientNorm {
+            (metrics.gradientNorm, metrics.maxGradientNorm) = (mean, sums.maxGradientNorm)
+            if config.training.clipNorm != nil { metrics.clippedSteps = sums.clippedSteps }
+        }
         if validation.count > 0 {
             let v = viewer.evaluate(validation, k: 0, seed: config.training.seed)
             metrics.valNegELBO = v.negativeELBO
