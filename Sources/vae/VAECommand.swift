@@ -10,7 +10,7 @@ struct VAECommand: ParsableCommand {
         // Line-buffered stdout, so epoch lines and progress on stderr interleave in logs.
         setvbuf(stdout, nil, _IOLBF, 0)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             // A refused flag is one line, naming the flag and what to do, with a pointer to the
@@ -24,6 +24,31 @@ struct VAECommand: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// `--lr -1` as `--lr=-1`: ArgumentParser takes a value that starts with a dash for a flag
+    /// and would say "Missing value for '--lr'"; joined, the value reaches the option's own check
+    /// ("--lr must be positive"). Only numbers are joined, and nothing after `--`.
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" { return out + arguments[i...] }
+            if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, isNegativeNumber(arguments[i + 1]) {
+                out.append(a + "=" + arguments[i + 1])
+                i += 2
+            } else {
+                out.append(a)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// "-1", "-0.5", "-1e-3", "-inf": a number with a sign, not a flag.
+    static func isNegativeNumber(_ text: String) -> Bool {
+        text.count > 1 && text.hasPrefix("-") && Double(text) != nil
     }
 
     static let configuration = CommandConfiguration(
