@@ -11,7 +11,7 @@ struct Train: ParsableCommand {
         discussion: """
         Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded, converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable files are skipped and listed. After every epoch the run folder gets model.safetensors (PyTorch names and layouts), config.json, the training state, reconstructions.png, samples.png and a line in metrics.jsonl; report.html sums the run up. When training ends (its epochs or --time-limit), a Gaussian mixture is fitted to the training images' codes and saved as prior.safetensors; samples.png is then drawn from it and samples-standard.png from N(0, I) (see 'vae fit-prior --help').
 
-        Ctrl-C finishes the current step, saves a checkpoint and tells how to continue:
+        Ctrl-C (or kill's SIGTERM, or the terminal closing) finishes the current step, saves a checkpoint and tells how to continue:
           vae train --resume RUN [--epochs N]
         A resumed run gives the same weights, bit for bit, as one that was never stopped. Flags that set the run (model, data preparation, training) may be repeated with --resume when they agree with the saved run; a change is refused and named. A checkpoint cut short by a crash is repaired from the training state.
 
@@ -249,7 +249,7 @@ struct Train: ParsableCommand {
         }
         switch outcome {
         case .finished, .alreadyTrained: return
-        case .interrupted: throw ExitCode(130)
+        case .interrupted: throw ExitCode(128 + (StopRequest.received ?? SIGINT))  // the shell's status for that signal
         case .diverged: throw ExitCode(2)
         }
     }

@@ -214,6 +214,19 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(a == b, "weights differ after an interrupted epoch was resumed")
     }
 
+    /// kill's SIGTERM does what Ctrl-C does: the run stops after the step with a checkpoint,
+    /// says how to continue, and exits with the shell's status for the signal (128 + 15).
+    @Test func sigtermSavesACheckpointLikeCtrlC() throws {
+        let folder = try makeImageFolder(count: 40, size: 32)
+        let run = temporaryFolder("vae-term") + "/run"
+        let r = try vae(["train", folder, "--epochs", "2000", "--size", "32", "--batch", "4", "--out", run], signalAfter: (3, SIGTERM))
+        #expect(r.status == 143, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("interrupted: checkpoint saved in") && r.stdout.contains("vae train --resume \(run)"), "\(r.stdout)")
+        let epoch = try #require(r.stdout.firstMatch(of: #/at epoch (\d+), step/#).flatMap { Int($0.1) })
+        let resumed = try vae(["train", "--resume", run, "--epochs", "\(epoch)"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("resuming in"), "\(resumed.stdout) \(resumed.stderr)")
+    }
+
     /// An absurd learning rate makes the model diverge: the run stops with advice, exit status 2,
     /// and leaves a checkpoint with finite weights.
     @Test func divergenceStopsWithAdviceAndAFiniteCheckpoint() throws {
