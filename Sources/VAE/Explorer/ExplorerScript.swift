@@ -1,0 +1,277 @@
+// ExplorerScript: the explorer page's JavaScript: the decoder's operations over Float32Arrays, each likelihood's mean image, and the controls.
+
+extension ExplorerPage {
+    /// Reads the JSON and base64 blocks the page embeds (ids model, weights, data). The layers follow
+    /// Sources/VAECore with a batch of one, so planes are (C, H, W) and flatten is a no-op.
+    /// `#z=v1,v2,…` in the address sets the code on load and writes the decoded pixels into
+    /// <pre id="pixels"> (the test reads them with chromium --dump-dom).
+    static let script = #"""
+"use strict";
+const M = JSON.parse(document.getElementById("model").textContent);
+const D = JSON.parse(document.getElementById("data").textContent);
+const W = (() => {
+  const text = atob(document.getElementById("weights").textContent.trim());
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  const view = new DataView(bytes.buffer), out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
+})();
+
+// Convolution of x (C, H, Wd) into y (O, OH, OW), weight (O, C, k, k) at w, bias at b, added to y.
+function convInto(x, C, H, Wd, y, O, OH, OW, k, s, p, w, b) {
+  for (let o = 0; o < O; o++) {
+    const bo = W[b + o], plane = o * OH * OW;
+    for (let i = 0; i < OH * OW; i++) y[plane + i] = bo;
+    for (let c = 0; c < C; c++) {
+      for (let kh = 0; kh < k; kh++) {
+        for (let kw = 0; kw < k; kw++) {
+          const wv = W[w + ((o * C + c) * k + kh) * k + kw];
+          const owFirst = Math.max(0, Math.ceil((p - kw) / s)), owLast = Math.min(OW - 1, Math.floor((Wd - 1 + p - kw) / s));
+          for (let oh = 0; oh < OH; oh++) {
+            const ih = oh * s - p + kh;
+            if (ih < 0 || ih >= H) continue;
+            const row = plane + oh * OW, src = (c * H + ih) * Wd - p + kw;
+            for (let ow = owFirst; ow <= owLast; ow++) y[row + ow] += wv * x[src + ow * s];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Transposed convolution: y[o][ih·s − p + kh][iw·s − p + kw] += x[c][ih][iw]·w[c][o][kh][kw].
+function deconv(x, C, H, Wd, O, OH, OW, k, s, p, w) {
+  const y = new Float32Array(O * OH * OW), b = w + C * O * k * k;
+  for (let o = 0; o < O; o++) y.fill(W[b + o], o * OH * OW, (o + 1) * OH * OW);
+  for (let c = 0; c < C; c++) {
+    for (let o = 0; o < O; o++) {
+      for (let kh = 0; kh < k; kh++) {
+        for (let kw = 0; kw < k; kw++) {
+          const wv = W[w + ((c * O + o) * k + kh) * k + kw];
+          const iwFirst = Math.max(0, Math.ceil((p - kw) / s)), iwLast = Math.min(Wd - 1, Math.floor((OW - 1 + p - kw) / s));
+          for (let ih = 0; ih < H; ih++) {
+            const oh = ih * s - p + kh;
+            if (oh < 0 || oh >= OH) continue;
+            const row = (o * OH + oh) * OW - p + kw, src = (c * H + ih) * Wd;
+            for (let iw = iwFirst; iw <= iwLast; iw++) y[row + iw * s] += wv * x[src + iw];
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+const relu = v => (v > 0 ? v : 0);
+const silu = v => v / (1 + Math.exp(-v));
+
+function run(op, x) {
+  const [C, H, Wd] = op.input, [O, OH, OW] = op.output;
+  switch (op.op) {
+    case "reshape": return x;
+    case "relu": return x.map(relu);
+    case "silu": return x.map(silu);
+    case "linear": {
+      const y = new Float32Array(O), b = op.offset + C * O;
+      for (let o = 0; o < O; o++) {
+        let sum = 0;
+        const row = op.offset + o * C;
+        for (let i = 0; i < C; i++) sum += W[row + i] * x[i];
+        y[o] = sum + W[b + o];
+      }
+      return op.relu ? y.map(relu) : y;
+    }
+    case "conv": {
+      const y = new Float32Array(O * OH * OW);
+      convInto(x, C, H, Wd, y, O, OH, OW, op.kernel, op.stride, op.padding, op.offset, op.offset + O * C * op.kernel * op.kernel);
+      return op.relu ? y.map(relu) : y;
+    }
+    case "deconv": {
+      const y = deconv(x, C, H, Wd, O, OH, OW, op.kernel, op.stride, op.padding, op.offset);
+      return op.relu ? y.map(relu) : y;
+    }
+    case "upsample": {
+      const y = new Float32Array(O * OH * OW);
+      for (let c = 0; c < C; c++)
+        for (let h = 0; h < OH; h++)
+          for (let w = 0; w < OW; w++) y[(c * OH + h) * OW + w] = x[(c * H + (h >> 1)) * Wd + (w >> 1)];
+      return y;
+    }
+    case "residual": {
+      // x + conv2(act(conv1(act(x)))), both 3×3 stride 1 padding 1, C → C.
+      const act = op.activation === "relu" ? relu : silu, n = C * H * Wd, ww = C * C * 9;
+      const u = new Float32Array(n), y = new Float32Array(n);
+      convInto(x.map(act), C, H, Wd, u, C, H, Wd, 3, 1, 1, op.offset, op.offset + ww);
+      convInto(u.map(act), C, H, Wd, y, C, H, Wd, 3, 1, 1, op.offset + ww + C, op.offset + 2 * ww + C);
+      for (let i = 0; i < n; i++) y[i] += x[i];
+      return y;
+    }
+  }
+  throw new Error("unknown operation " + op.op);
+}
+
+// The likelihood's mean image (C, H, W) in [0, 1] from the decoder's output.
+function meanImage(out) {
+  const C = M.channels, P = M.size * M.size;
+  if (M.likelihood === "bernoulli") return out.map(v => 1 / (1 + Math.exp(-v)));
+  if (M.likelihood === "gaussian") return out.map(v => Math.min(Math.max(v, 0), 1));
+  // Discretized logistic mixture: Σ_k π_k E_k[x], each channel's expectation that of the logistic
+  // clamped to [−1, 1]; G and B shifted by the component's expectations of R and G.
+  const K = M.mixtures, per = C === 3 ? 3 : 2, img = new Float32Array(C * P);
+  const plane = (c, k) => K + c * per * K + k, e = [0, 0, 0], sums = [0, 0, 0];
+  for (let p = 0; p < P; p++) {
+    let top = -Infinity, weightSum = 0;
+    for (let k = 0; k < K; k++) top = Math.max(top, out[k * P + p]);
+    sums.fill(0);
+    for (let k = 0; k < K; k++) {
+      const weight = Math.exp(out[k * P + p] - top);
+      weightSum += weight;
+      for (let c = 0; c < C; c++) {
+        let m = out[plane(c, k) * P + p];
+        const coefficient = j => Math.tanh(out[(plane(j, k) + 2 * K) * P + p]);
+        if (c === 1) m += coefficient(0) * e[0];
+        if (c === 2) m += coefficient(1) * e[0] + coefficient(2) * e[1];
+        const s = Math.exp(Math.max(out[(plane(c, k) + K) * P + p], -7));
+        const lu = Math.log1p(Math.exp(-Math.abs((m + 1) / s))), lv = Math.log1p(Math.exp(-Math.abs((m - 1) / s)));
+        e[c] = Math.min(Math.max(m, -1), 1) + s * (lu - lv);
+        sums[c] += weight * e[c];
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      const v = (sums[c] / weightSum + 1) / 2;
+      img[c * P + p] = Number.isNaN(v) ? 0.5 : Math.min(Math.max(v, 0), 1);
+    }
+  }
+  return img;
+}
+
+function decode(z) {
+  let x = Float32Array.from(z);
+  for (const op of M.ops) x = run(op, x);
+  return meanImage(x);
+}
+
+// Planes (C, H, W) in [0, 1] → canvas pixels, rounded as the PNG writer rounds.
+function paint(canvas, img) {
+  const n = M.size * M.size, ctx = canvas.getContext("2d"), data = ctx.createImageData(M.size, M.size);
+  const byte = v => Math.floor(Math.min(Math.max(v, 0), 1) * 255 + 0.5);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) data.data[4 * i + c] = byte(img[(M.channels === 3 ? c : 0) * n + i]);
+    data.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(data, 0, 0);
+}
+
+const z = new Float64Array(M.latent), sliders = [], picks = [];
+const $ = id => document.getElementById(id);
+
+function render() {
+  const start = performance.now(), img = decode(z);
+  paint($("view"), img);
+  $("timing").textContent = (performance.now() - start).toFixed(1) + " ms per decode";
+}
+
+let pending = false;
+function schedule() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => { pending = false; render(); });
+}
+
+function setLatent(values) {
+  for (let j = 0; j < M.latent; j++) { z[j] = values[j]; sliders[j].value = values[j]; sliders[j].title = values[j].toFixed(2); }
+  render();
+}
+window.setLatent = setLatent;
+
+function gaussian() {
+  let u = 0;
+  while (u === 0) u = Math.random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * Math.random());
+}
+
+function build() {
+  $("summary").textContent = D.summary;
+  $("view").width = $("view").height = M.size;
+  const scale = Math.max(1, Math.floor(320 / M.size));
+  $("view").style.width = $("view").style.height = M.size * scale + "px";
+  const order = D.order, activeCount = D.active.filter(a => a).length;
+  for (const j of order) {
+    const row = document.createElement("label"), slider = document.createElement("input");
+    row.className = "unit";
+    slider.type = "range"; slider.min = -3; slider.max = 3; slider.step = 0.01; slider.value = 0;
+    slider.addEventListener("input", () => { z[j] = parseFloat(slider.value); slider.title = slider.value; schedule(); });
+    sliders[j] = slider;
+    row.append("z" + j + " · KL " + D.kl[j].toFixed(2), slider);
+    (D.active[j] ? $("active") : $("inactive")).append(row);
+  }
+  $("activeCount").textContent = activeCount + " of " + M.latent + " units active";
+  $("inactiveCount").textContent = (M.latent - activeCount) + " inactive units";
+  if (activeCount === M.latent) $("folded").hidden = true;
+  $("random").addEventListener("click", () => {
+    const t = parseFloat($("temperature").value);
+    setLatent(Array.from(z, () => t * gaussian()));
+  });
+  if (D.prior) {
+    // z = μ_k + T·L_k·ε with component k drawn by its weight, as 'vae sample' draws.
+    $("fitted").hidden = false;
+    $("fitted").addEventListener("click", () => {
+      const t = parseFloat($("temperature").value), P = D.prior, L = M.latent, u = Math.random();
+      let k = 0, cumulative = P.weights[0];
+      while (u >= cumulative && k + 1 < P.weights.length) cumulative += P.weights[++k];
+      const eps = Array.from(z, gaussian), draw = [];
+      for (let r = 0; r < L; r++) {
+        let s = 0;
+        for (let c = 0; c <= r; c++) s += P.factors[(k * L + r) * L + c] * eps[c];
+        draw.push(P.means[k * L + r] + t * s);
+      }
+      setLatent(draw);
+    });
+  }
+  $("zero").addEventListener("click", () => setLatent(new Array(M.latent).fill(0)));
+  $("temperature").addEventListener("input", () => { $("temperatureValue").textContent = parseFloat($("temperature").value).toFixed(2); });
+  $("mix").addEventListener("input", () => {
+    if (picks.length < 2) return;
+    const t = parseFloat($("mix").value), a = D.codes[picks[0]], b = D.codes[picks[1]];
+    for (let j = 0; j < M.latent; j++) { z[j] = (1 - t) * a[j] + t * b[j]; sliders[j].value = z[j]; }
+    schedule();
+  });
+  D.thumbnails.forEach((b64, i) => {
+    const canvas = document.createElement("canvas"), text = atob(b64), n = M.size * M.size;
+    canvas.width = canvas.height = M.size;
+    canvas.title = D.names[i];
+    const img = new Float32Array(M.channels * n);
+    for (let q = 0; q < img.length; q++) img[q] = text.charCodeAt(q) / 255;
+    paint(canvas, img);
+    canvas.addEventListener("click", () => {
+      picks.push(i);
+      if (picks.length > 2) picks.shift();
+      document.querySelectorAll("#strip canvas").forEach((c, q) => c.classList.toggle("picked", picks.includes(q)));
+      $("pair").textContent = picks.length < 2 ? "pick another image to interpolate"
+        : D.names[picks[0]] + " → " + D.names[picks[1]];
+      $("mix").disabled = picks.length < 2;
+      $("mix").value = picks.length < 2 ? 0 : 1;
+      setLatent(D.codes[i]);
+    });
+    $("strip").append(canvas);
+  });
+}
+
+build();
+const fromAddress = location.hash.match(/^#z=(.*)$/);
+if (fromAddress) {
+  const values = fromAddress[1].split(",").map(Number);
+  if (values.length === M.latent && values.every(Number.isFinite)) {
+    setLatent(values);
+    const pixels = $("view").getContext("2d").getImageData(0, 0, M.size, M.size).data, out = [];
+    for (let i = 0; i < M.size * M.size; i++) for (let c = 0; c < M.channels; c++) out.push(pixels[4 * i + c]);
+    const pre = document.createElement("pre");
+    pre.id = "pixels"; pre.hidden = true; pre.textContent = out.join(",");
+    document.body.append(pre);
+  }
+} else {
+  render();
+}
+"""#
+}

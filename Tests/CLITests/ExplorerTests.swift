@@ -1,0 +1,101 @@
+// ExplorerTests: the explorer page's decoder run in headless Chromium against `vae decode` on the same code, for each architecture and likelihood.
+import Foundation
+import Testing
+import TestSupport
+import ImageIO
+
+/// Debian's chromium, if installed (.ci/setup installs it).
+func chromiumBinary() -> String? {
+    let folders = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+    for folder in folders {
+        for name in ["chromium", "chromium-browser"] where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
+            return "\(folder)/\(name)"
+        }
+    }
+    return nil
+}
+
+/// Loads `page` in headless Chromium and returns the DOM after its scripts ran, and what it logged.
+func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium)
+    let profile = temporaryFolder("vae-chromium")
+    defer { try? FileManager.default.removeItem(atPath: profile) }
+    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--enable-logging=stderr",
+                         "--v=0", "--run-all-compositor-stages-before-draw", "--virtual-time-budget=5000", "--dump-dom", page]
+    let out = Pipe(), err = Pipe()
+    (process.standardOutput, process.standardError) = (out, err)
+    try process.run()
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errData = Box()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let dom = out.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return (String(decoding: dom, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
+}
+
+@Suite(.serialized) struct ExplorerTests {
+    /// Model flags for each family and likelihood the trainer makes, on Datasets/sample.
+    static let configurations: [[String]] = [
+        ["--size", "16", "--channels", "1", "--widths", "8,16", "--latent", "4"],
+        ["--size", "16", "--channels", "3", "--arch", "resnet", "--likelihood", "logistic", "--widths", "8,16", "--latent", "6"],
+        ["--size", "16", "--channels", "1", "--arch", "resnet", "--likelihood", "gaussian", "--activation", "relu",
+         "--hidden", "24", "--widths", "8,8", "--latent", "5"],
+        ["--size", "16", "--channels", "3", "--likelihood", "logistic", "--mixtures", "2", "--activation", "silu",
+         "--hidden", "32", "--widths", "8,16", "--latent", "3"],
+    ]
+
+    @Test(arguments: configurations.indices)
+    func pageDecodesAsVAEDecodes(_ index: Int) throws {
+        guard let chromium = chromiumBinary() else {
+            print("skipping the explorer page test: chromium is not installed (apt-get install chromium)")
+            return
+        }
+        let run = temporaryFolder("vae-explore") + "/run"
+        let trained = try vae(["train", sampleData, "--epochs", "2", "--batch", "8", "--out", run] + Self.configurations[index])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let page = run + "/explore.html"
+        let wrote = try vae(["explore", run, "--out", page])
+        #expect(wrote.status == 0, "\(wrote.stderr)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(!html.contains("http:") && !html.contains("https:"), "the page must fetch nothing")
+        let latent = Int(Self.configurations[index][Self.configurations[index].firstIndex(of: "--latent")! + 1])!
+        let z = (0..<latent).map { (j: Int) -> String in
+            let value: Double = 1.7 * sin(Double(j * 7 + index + 1))
+            return String(format: "%.3f", value)
+        }.joined(separator: ",")
+
+        let decoded = run + "/decoded.png"
+        let reference = try vae(["decode", run, "--z=" + z, "--scale", "1", "--precision", "fp32", "--out", decoded])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        let expected = try ImageDecoder.decode(file: decoded)
+
+        let (dom, log) = try headlessDOM(chromium, page: "file://" + page + "#z=" + z)
+        let console = log.split(separator: "\n").filter { $0.contains(":CONSOLE") }
+        #expect(console.isEmpty, "console messages: \(console)")
+        guard let start = dom.range(of: "id=\"pixels\""), let open = dom[start.upperBound...].firstIndex(of: ">"),
+              let close = dom[open...].firstIndex(of: "<") else {
+            Issue.record("no pixels in the page's DOM: \(dom.prefix(300))")
+            return
+        }
+        let pixels = dom[dom.index(after: open)..<close].split(separator: ",").compactMap { Int($0) }
+        #expect(pixels.count == expected.pixels.count)
+        var worst = pixels.count == expected.pixels.count ? 0 : 255
+        for (byte, value) in zip(pixels, expected.pixels) { worst = max(worst, abs(byte - Int(value))) }
+        #expect(worst <= 1, "the page's canvas is \(worst)/255 away from vae decode")
+        // The image is not flat: a broken decoder that paints one colour would not pass.
+        #expect(Set(pixels).count > 8)
+    }
+
+    @Test func explorerRefusesToReplaceOtherFiles() throws {
+        let run = temporaryFolder("vae-explore") + "/run"
+        #expect(try vae(["train", sampleData, "--epochs", "1", "--out", run] + tinyModel).status == 0)
+        let result = try vae(["explore", run, "--out", run + "/config.json"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("config.json: exists and is not an HTML page"))
+        #expect(try vae(["decode", run, "--z", "1,2"]).stderr.contains("--z has 2 numbers; this model has 4 latent units"))
+    }
+}
