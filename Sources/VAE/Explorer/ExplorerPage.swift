@@ -15,7 +15,8 @@ public enum ExplorerPage {
         /// The fitted prior (weights K, means K×D, lower Cholesky factors K×D×D), when the run has a current one.
         var prior: Prior?
     }
-    struct Prior: Encodable { var weights: [Double], means: [Double], factors: [Double] }
+    /// In Float, as prior.safetensors keeps it (half the digits of Double in the page).
+    struct Prior: Encodable { var weights: [Float], means: [Float], factors: [Float] }
 
     /// The page for `decoder` with `latents` measured on the run's images and the run's fitted prior
     /// if it has a current one; `title` names the run.
@@ -25,7 +26,8 @@ public enum ExplorerPage {
         let data = PageData(summary: summary, kl: latents.kl, active: latents.active, order: latents.order,
                             thumbnails: latents.thumbnails.map { Data($0).base64EncodedString() },
                             codes: latents.codes, names: latents.names,
-                            prior: prior.map { Prior(weights: $0.weights, means: $0.means, factors: $0.factors) })
+                            prior: prior.map { Prior(weights: $0.weights.map(Float.init), means: $0.means.map(Float.init),
+                                                     factors: $0.factors.map(Float.init)) })
         // JSONEncoder escapes "/", so no "</script>" can appear inside the blocks.
         let encoder = JSONEncoder()
         let model = String(decoding: try encoder.encode(decoder), as: UTF8.self)
