@@ -120,6 +120,34 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
     </script>
     """
 
+    /// The KL per unit the page sorts by sums to the mean KL `vae evaluate` computes on the same
+    /// images (all of them: nothing held out), and its active units are evaluate's.
+    @Test func pageKLAgreesWithEvaluate() throws {
+        let run = temporaryFolder("vae-explore") + "/run"
+        #expect(try vae(["train", sampleData, "--epochs", "2", "--val-fraction", "0", "--out", run] + tinyModel).status == 0)
+        #expect(try vae(["explore", run]).status == 0)
+        let html = try String(contentsOfFile: run + "/explore.html", encoding: .utf8)
+        guard let open = html.range(of: "<script type=\"application/json\" id=\"data\">"),
+              let close = html[open.upperBound...].range(of: "</script>") else {
+            Issue.record("no data block in the page")
+            return
+        }
+        let data = try JSONSerialization.jsonObject(with: Data(html[open.upperBound..<close.lowerBound].utf8)) as? [String: Any] ?? [:]
+        let kl = data["kl"] as? [Double] ?? [], active = data["active"] as? [Bool] ?? []
+        let evaluated = try vae(["evaluate", run, sampleData, "--k", "0", "--precision", "fp32", "--json"])
+        let json = evaluated.stdout.firstIndex(of: "{").map { String(evaluated.stdout[$0...]) } ?? ""
+        let result = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] ?? [:]
+        let meanKL = result["kl"] as? Double ?? .nan
+        #expect(kl.count == 4 && abs(kl.reduce(0, +) - meanKL) <= 1e-4 * meanKL, "page \(kl), evaluate \(meanKL)")
+        #expect(active.filter { $0 }.count == result["activeUnits"] as? Int)
+        // Sorted: active units first, each group by KL, largest first.
+        let order = data["order"] as? [Int] ?? []
+        #expect(order.sorted() == [0, 1, 2, 3])
+        for (a, b) in zip(order, order.dropFirst()) {
+            #expect(active[a] && !active[b] || active[a] == active[b] && kl[a] >= kl[b])
+        }
+    }
+
     @Test func explorerRefusesToReplaceOtherFiles() throws {
         let run = temporaryFolder("vae-explore") + "/run"
         #expect(try vae(["train", sampleData, "--epochs", "1", "--out", run] + tinyModel).status == 0)
