@@ -46,7 +46,24 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
          "--hidden", "24", "--widths", "8,8", "--latent", "5"],
         ["--size", "16", "--channels", "3", "--likelihood", "logistic", "--mixtures", "2", "--activation", "silu",
          "--hidden", "32", "--widths", "8,16", "--latent", "3"],
+        ["--model", "custom"],
     ]
+
+    /// A block list no flag makes: odd kernels, strides and paddings, a transposed convolution
+    /// to an odd side, activations as blocks of their own.
+    static let customModel = """
+    {"size": 16, "channels": 1, "latent": 3, "likelihood": "gaussian",
+     "encoder": [{"kind": "conv", "module": "enc", "channels": 4, "kernel": 3, "stride": 1, "padding": 1, "activation": "relu"},
+                 {"kind": "conv", "module": "enc", "channels": 8, "kernel": 4, "stride": 2, "padding": 1, "activation": "silu"},
+                 {"kind": "flatten", "module": "enc"},
+                 {"kind": "linear", "module": "enc_fc", "channels": 16, "activation": "relu"}],
+     "decoder": [{"kind": "linear", "module": "dec_fc", "channels": 128, "activation": "silu"},
+                 {"kind": "unflatten", "channels": 8},
+                 {"kind": "deconv", "module": "dec", "channels": 6, "kernel": 3, "stride": 2, "padding": 1, "activation": "relu"},
+                 {"kind": "deconv", "module": "dec", "channels": 4, "kernel": 4, "stride": 2, "padding": 0},
+                 {"kind": "silu", "module": "dec"},
+                 {"kind": "conv", "module": "dec", "kernel": 5, "stride": 1, "padding": 2}]}
+    """
 
     @Test(arguments: configurations.indices)
     func pageDecodesAsVAEDecodes(_ index: Int) throws {
@@ -54,15 +71,20 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
             print("skipping the explorer page test: chromium is not installed (apt-get install chromium)")
             return
         }
-        let run = temporaryFolder("vae-explore") + "/run"
-        let trained = try vae(["train", sampleData, "--epochs", "2", "--batch", "8", "--out", run] + Self.configurations[index])
+        let base = temporaryFolder("vae-explore"), run = base + "/run"
+        var flags = Self.configurations[index]
+        if flags == ["--model", "custom"] {
+            try Self.customModel.write(toFile: base + "/model.json", atomically: true, encoding: .utf8)
+            flags = ["--model", base + "/model.json"]
+        }
+        let trained = try vae(["train", sampleData, "--epochs", "2", "--batch", "8", "--out", run] + flags)
         #expect(trained.status == 0, "\(trained.stderr)")
         let page = run + "/explore.html"
         let wrote = try vae(["explore", run, "--out", page])
         #expect(wrote.status == 0, "\(wrote.stderr)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(!html.contains("http:") && !html.contains("https:"), "the page must fetch nothing")
-        let latent = Int(Self.configurations[index][Self.configurations[index].firstIndex(of: "--latent")! + 1])!
+        let latent = flags.firstIndex(of: "--latent").map { Int(flags[$0 + 1])! } ?? 3
         let z = (0..<latent).map { (j: Int) -> String in
             let value: Double = 1.7 * sin(Double(j * 7 + index + 1))
             return String(format: "%.3f", value)
