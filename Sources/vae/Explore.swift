@@ -37,12 +37,16 @@ struct Explore: ParsableCommand {
             let latents = LatentSummary(model: model, dataset: batches.dataset, indices: indices, thumbnails: thumbnails)
             let decoder = try DecoderExport(model: model)
             let title = URL(fileURLWithPath: runFolder).standardizedFileURL.lastPathComponent
-            // A prior fitted to another state of the model is left out, with the note 'vae sample' gives.
+            // A prior fitted to another state of the model, or damaged, is left out with a note: the page works without it.
             var prior: GaussianMixture?
-            switch try RunFolder.prior(in: runFolder, for: model) {
-            case let .fitted(saved): prior = saved.mixture
-            case let .stale(why): warn("note: \(why); the page draws from N(0, I) only")
-            case .none: break
+            do {
+                switch try RunFolder.prior(in: runFolder, for: model) {
+                case let .fitted(saved): prior = saved.mixture
+                case let .stale(why): warn("note: \(why); the page draws from N(0, I) only")
+                case .none: break
+                }
+            } catch {
+                warn("note: \(error); the page draws from N(0, I) only")
             }
             let html = try ExplorerPage.html(title: title, decoder: decoder, latents: latents, prior: prior)
             try ensureParentFolder(of: path)

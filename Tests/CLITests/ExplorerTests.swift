@@ -170,6 +170,17 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
         }
     }
 
+    @Test func theFittedPriorIsEmbeddedAndADamagedOneLeftOut() throws {
+        let run = temporaryFolder("vae-explore") + "/run"
+        #expect(try vae(["train", sampleData, "--epochs", "1", "--out", run] + tinyModel).status == 0)
+        #expect(try vae(["explore", run]).status == 0)
+        #expect(try String(contentsOfFile: run + "/explore.html", encoding: .utf8).contains("\"prior\":{\""))
+        try Data("not a prior".utf8).write(to: URL(fileURLWithPath: run + "/prior.safetensors"))
+        let result = try vae(["explore", run])
+        #expect(result.status == 0 && result.stderr.contains("prior.safetensors") && result.stderr.contains("N(0, I) only"))
+        #expect(!(try String(contentsOfFile: run + "/explore.html", encoding: .utf8).contains("\"prior\":")))
+    }
+
     @Test func explorerRefusesToReplaceOtherFiles() throws {
         let run = temporaryFolder("vae-explore") + "/run"
         #expect(try vae(["train", sampleData, "--epochs", "1", "--out", run] + tinyModel).status == 0)
