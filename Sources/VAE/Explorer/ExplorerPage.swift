@@ -63,7 +63,8 @@ public enum ExplorerPage {
         <script type="application/json" id="model">\(model)</script>
         <script type="application/json" id="data">\(page)</script>
         <script type="application/octet-stream" id="weights">\(decoder.weightsBase64)</script>
-        <script>\(script)</script>
+        <script>\(decoderScript)
+        \(script)</script>
         </body></html>
 
         """
