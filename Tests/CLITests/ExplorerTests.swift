@@ -26,6 +26,9 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
     let out = Pipe(), err = Pipe()
     (process.standardOutput, process.standardError) = (out, err)
     try process.run()
+    // A browser that hangs (no display, a broken profile) fails the test instead of stalling it.
+    let pid = process.processIdentifier
+    DispatchQueue.global().asyncAfter(deadline: .now() + 90) { if process.isRunning { kill(pid, SIGKILL) } }
     final class Box: @unchecked Sendable { var data = Data() }
     let errData = Box()
     let group = DispatchGroup()
