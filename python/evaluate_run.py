@@ -1,23 +1,15 @@
 """Evaluates a SwiftVAE run folder's model in PyTorch on the Fashion-MNIST test set: −ELBO and the IWAE bound.
 
-An independent check of `vae evaluate`: the same weights (model.safetensors) through PyTorch's
-own layers, loss and log-sum-exp. Needs torch and numpy; run by hand, never in CI.
+An independent check of `vae evaluate`: the same weights (model.safetensors, loaded by swiftvae.py)
+through PyTorch's own layers, loss and log-sum-exp. Needs torch and numpy; run by hand, never in CI.
 
     python3 python/evaluate_run.py Output/fmnist-final [--k 100]
 """
-import argparse, gzip, json, math, os, struct, sys
+import argparse, gzip, math, os, struct, sys
 import numpy as np, torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import vae_model  # noqa: E402
-
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header, data = json.loads(raw[8:8 + n]), raw[8 + n:]
-    return {name: torch.from_numpy(np.frombuffer(data[a:b], np.float32).reshape(info["shape"]).copy())
-            for name, info in header.items() if name != "__metadata__" for a, b in [info["data_offsets"]]}
+import swiftvae  # noqa: E402
 
 
 def load_idx(path):
@@ -36,7 +28,7 @@ def evaluate(model, x_all, k, chunk=500):
             x = x_all[i:i + chunk]
             mu, lv = model.encode(x)
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
-            elbo.append(model.nll(model.decode(z), x) + model.kl(mu, lv))
+            elbo.append(model.nll(model.output(z), x) + model.kl(mu, lv))
             if k == 0:
                 continue
             log_w = []
@@ -45,7 +37,7 @@ def evaluate(model, x_all, k, chunk=500):
                 z = mu + eps * torch.exp(0.5 * lv)
                 log_pz = -0.5 * (z * z + math.log(2 * math.pi)).sum(1)
                 log_qz = -0.5 * (eps * eps + lv + math.log(2 * math.pi)).sum(1)
-                log_w.append(-model.nll(model.decode(z), x) + log_pz - log_qz)
+                log_w.append(-model.nll(model.output(z), x) + log_pz - log_qz)
             iwae.append(-(torch.logsumexp(torch.stack(log_w, 1), 1) - math.log(k)))
     return torch.cat(elbo), (torch.cat(iwae) if iwae else None)
 
@@ -56,13 +48,7 @@ def main():
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--images", default="/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
     args = ap.parse_args()
-    with open(os.path.join(args.run, "config.json")) as f:
-        cfg = json.load(f)["model"]
-    if "encoder" not in cfg:
-        cfg = vae_model.plain(cfg["size"], cfg["channels"], cfg["widths"], cfg.get("hidden"), cfg["latent"])
-    model = vae_model.BlockVAE(cfg)
-    model.load_state_dict(read_safetensors(os.path.join(args.run, "model.safetensors")))
-    model.eval()
+    model = swiftvae.load(args.run)
     torch.set_num_threads(2)
     torch.manual_seed(1)
     elbo, iwae = evaluate(model, load_idx(args.images), args.k)

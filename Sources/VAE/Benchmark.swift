@@ -33,7 +33,7 @@ public struct GEMMShapeRate: Sendable {
 public enum Benchmark {
     /// `steps` timed training steps after 5 warm-up steps, then `steps` timed inference passes
     /// (encode, decode the means) after 3 warm-up passes. FLOPs count 2 per multiply-add;
-    /// a training step is taken as 3 forward passes' worth, as REFERENCE.md does. Steps are
+    /// a training step is taken as 3 forward passes' worth (the usual count). Steps are
     /// those of `vae train`, weight averaging included; `precision` is a resolved choice.
     public static func run(config: ModelConfig, batch: Int, steps: Int, threads: Int, shards: Int,
                            profile: Bool = false, recordShapes: Bool = false,

@@ -23,6 +23,8 @@ public struct EvaluationResult: Sendable, Codable {
     public var iwaeDataBitsPerDim: Double?
     /// What the layer products computed in (fp32 or bf16).
     public var precision: Precision = .fp32
+    /// true: the reconstruction term was taken at z = μ(x), not at a draw (`vae evaluate --at-mean`).
+    public var atMean: Bool?
 
     /// nats/(D·ln 2): the likelihood's own figure per dimension, whatever it is a likelihood of.
     public func bitsPerDimension(_ nats: Double) -> Double { nats / (Double(dimensions) * log(2)) }
@@ -60,8 +62,10 @@ extension LikelihoodKind {
 extension Model {
     /// Evaluates the images `count` at a time; `progress(done, total)` is called between chunks.
     /// Noise comes from the seed's evaluation stream, one element per (image, sample, latent).
-    public func evaluate(_ dataset: ImageDataset, k: Int, seed: UInt64 = 1, progress: ((Int, Int) -> Void)? = nil)
-        -> EvaluationResult {
+    /// `atMean` takes the −ELBO's reconstruction term at z = μ(x) instead of a draw: deterministic,
+    /// and no longer a bound (the IWAE samples are drawn as always).
+    public func evaluate(_ dataset: ImageDataset, k: Int, seed: UInt64 = 1, atMean: Bool = false,
+                         progress: ((Int, Int) -> Void)? = nil) -> EvaluationResult {
         let L = config.latent, n = config.imageFloats, N = dataset.count
         var recon = [Double](repeating: 0, count: N), kl = recon, iwae = recon
         var means = [Float](repeating: 0, count: N * L)
@@ -84,7 +88,9 @@ extension Model {
                 (means.baseAddress! + range.lowerBound * L).update(from: ws.mean.pointer, count: b * L)
                 // The samples below leave ws.mean and ws.logVariance as encode() wrote them.
                 let logVar = ws.logVariance.pointer
-                elboNoise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
+                if atMean { ws.eps.pointer.update(repeating: 0, count: b * L) } else {
+                    elboNoise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
+                }
                 network.sampleLatent(batch: b, in: ws)
                 network.decode(batch: b, params: p, in: ws)
                 network.evaluateLoss(x, batch: b, params: p, in: ws)
@@ -139,6 +145,7 @@ extension Model {
         result.negativeELBODataBitsPerDim = result.dataBitsPerDimension(result.negativeELBO)
         result.iwaeDataBitsPerDim = result.iwae.flatMap(result.dataBitsPerDimension)
         result.precision = precision
+        result.atMean = atMean ? true : nil
         return result
     }
 }

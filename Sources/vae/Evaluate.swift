@@ -27,6 +27,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Evaluate at most this many images.")
     var limit: Int?
 
+    @Flag(help: "Take the reconstruction term at z = μ(x) instead of a random draw: the same figure every time, but not a bound on −log p(x) (python/swiftvae.py's neg_elbo with eps = 0 gives it too).")
+    var atMean = false
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -57,7 +60,7 @@ struct Evaluate: ParsableCommand {
         }
         progress.finish()
         if let note = dataset.skippedSummary() { warn(note) }
-        let result = model.evaluate(dataset, k: k, seed: seed) { done, total in
+        let result = model.evaluate(dataset, k: k, seed: seed, atMean: atMean) { done, total in
             let rate = Double(done) / Date().timeIntervalSince(start)
             progress.update(String(format: "evaluating %d/%d images (k = %d) %.0f img/s", done, total, k, rate),
                             force: done == total)
@@ -72,8 +75,8 @@ struct Evaluate: ParsableCommand {
         print("images \(result.images) (\(result.dimensions) dimensions each)")
         // bits/dim of the 8-bit data where the likelihood gives one, else Bernoulli's cross-entropy per dimension.
         let bits = { (nats: Double) in result.dataBitsPerDimension(nats) ?? result.bitsPerDimension(nats) }
-        print(String(format: "neg_elbo %.2f nats  %.4f bits/dim  (reconstruction %.2f + KL %.2f)", result.negativeELBO,
-                     bits(result.negativeELBO), result.reconstruction, result.kl))
+        print(String(format: "neg_elbo%@ %.2f nats  %.4f bits/dim  (reconstruction %.2f + KL %.2f)", atMean ? " (at z = mean)" : "",
+                     result.negativeELBO, bits(result.negativeELBO), result.reconstruction, result.kl))
         if let iwae = result.iwae {
             print(String(format: "iwae_k%d %.2f nats  %.4f bits/dim", result.k, iwae, bits(iwae)))
         }

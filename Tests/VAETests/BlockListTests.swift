@@ -39,7 +39,7 @@ import TestSupport
         #expect(try JSONDecoder().decode(ModelConfig.self, from: written) == ModelConfig.presets["rgb64"]!)
     }
 
-    /// The peer's state_dict names and shapes (REFERENCE.md's layer lists) and parameter counts.
+    /// The peer's state_dict names and shapes (the reference layer lists) and parameter counts.
     @Test func presetsHaveThePeersNamesAndShapes() {
         let fmnist = Network(config: ModelConfig.presets["fmnist"]!).layout.tensors
         #expect(fmnist.map(\.name) == ["enc.0.weight", "enc.0.bias", "enc.2.weight", "enc.2.bias", "enc_fc.0.weight",

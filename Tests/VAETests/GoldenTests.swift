@@ -115,7 +115,7 @@ func expectMatchesPyTorch(_ g: GoldenCase) {
         #expect(Network(config: ModelConfig.presets["rgb64"]!).parameterCount == 2_957_251)
     }
 
-    /// The count `vae bench` divides by conv-layer time, against REFERENCE.md's rgb64 layer list:
+    /// The count `vae bench` divides by conv-layer time, against the rgb64 reference layer list:
     /// a 4×4 stride-2 layer does in channels × out channels × 16 multiply-adds per pixel of its
     /// smaller side (a convolution's output, a transposed convolution's input); a training step
     /// does each three times (forward, dW, dX) except the first layer's dX.

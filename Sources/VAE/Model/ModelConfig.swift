@@ -128,7 +128,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                            initialization: initialization)
     }
 
-    /// The reference configurations of REFERENCE.md, identical to the PyTorch peer's.
+    /// The two reference configurations (README, "Results"): the plain family at Fashion-MNIST's 28×28
+    /// gray and at 64×64 colour, with the PyTorch state_dict names of python/vae_model.py.
     public static let presets: [String: ModelConfig] = ModelChoice.presetSizes.mapValues {
         .plain(size: $0.size, channels: $0.channels, widths: $0.widths, hidden: $0.hidden, latent: $0.latent)
     }
