@@ -10,8 +10,25 @@ extension TrainingSession: TrainingLoopDelegate {
 
     var lowerRateAdvice: String {
         let t = config.training
-        return "Try a lower learning rate (now --lr \(t.learningRate)), e.g. --lr \(t.learningRate / 10)"
-            + (t.clipNorm == nil ? ", or --clip-norm 100" : "") + ", in a new run."
+        let rate = { (x: Float) in String(format: "%g", x) }
+        var advice = "Try a lower learning rate (now --lr \(rate(t.learningRate))), e.g. --lr \(rate(t.learningRate / 10))"
+        if t.clipNorm == nil {
+            // A run usually dies of one step whose gradient is hundreds of times the usual: a
+            // clip a few times above the usual norm (this run's, from its metrics) stops it.
+            let usual = loop.state.sums.meanGradientNorm ?? folder.metrics.read().last?.gradientNorm
+            advice += ", or clip the rare huge gradients: --clip-norm " + (usual.map { Self.clipSuggestion(usualNorm: $0) } ?? "100")
+                + (usual.map { String(format: " (this run's gradient norm was about %.3g)", $0) } ?? "")
+        }
+        return advice + ", in a new run."
+    }
+
+    /// Five times the usual gradient norm, to two significant digits: above every ordinary step.
+    static func clipSuggestion(usualNorm: Double) -> String {
+        let target = 5 * usualNorm
+        guard target.isFinite, target > 0 else { return "100" }
+        let unit = pow(10, floor(log10(target)) - 1)
+        let value = (target / unit).rounded(.up) * unit
+        return String(format: value >= 1 ? "%.0f" : "%g", value)
     }
 
     func saveCheckpoint() throws { try folder.saveCheckpoint(config: config, trainer: trainer, state: loop.state) }
