@@ -39,8 +39,8 @@ public struct Conv2D: Sendable {
             let count = Swift.min(step, batch - first), yChunk = y + first * outPlane
             withColumns(x, batch: batch, first: first, count: count, shape: input, in: col, bf16: bf16, profiler: profiler) { columns in
                 profiler.time(.gemm) {
-                    layerGEMM(m: outChannels, n: count * outPlane, k: input.columnRows, a: .f32(weight), b: columns,
-                              c: yChunk, ldc: n)
+                    layerGEMM(m: outChannels, n: count * outPlane, k: input.columnRows,
+                              a: BF16WeightCache.operand(weight, count: weightCount), b: columns, c: yChunk, ldc: n)
                 }
             }
             profiler.time(.elementwise) {
@@ -77,8 +77,8 @@ public struct Conv2D: Sendable {
             guard let dx else { continue }
             // The columns are done with: col takes the f32 product Wᵀ·dY.
             profiler.time(.gemm) {
-                layerGEMM(transA: true, m: input.columnRows, n: width, k: outChannels, a: .f32(weight), b: dyOperand,
-                          ldb: ld, c: col)
+                layerGEMM(transA: true, m: input.columnRows, n: width, k: outChannels,
+                          a: BF16WeightCache.operand(weight, count: weightCount), b: dyOperand, ldb: ld, c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: input, into: dx, assign: true)

@@ -45,8 +45,9 @@ public struct ConvTranspose2D: Sendable {
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first)
             profiler.time(.gemm) {
-                layerGEMM(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels, a: weight,
-                          b: x + first * inPlane, ldb: n, c: col)
+                layerGEMM(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels,
+                          a: BF16WeightCache.operand(weight, count: weightCount), b: .f32(x + first * inPlane), ldb: n,
+                          c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: output, into: y,
@@ -78,7 +79,8 @@ public struct ConvTranspose2D: Sendable {
                 }
                 guard let dx else { return }
                 profiler.time(.gemm) {
-                    layerGEMM(m: inChannels, n: width, k: output.columnRows, a: .f32(weight), b: columns,
+                    layerGEMM(m: inChannels, n: width, k: output.columnRows,
+                              a: BF16WeightCache.operand(weight, count: weightCount), b: columns,
                               c: dx + first * inPlane, ldc: n)
                 }
             }

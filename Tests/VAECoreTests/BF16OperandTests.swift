@@ -78,23 +78,24 @@ import TestSupport
         func run() -> [[Float]] {
             let (_, convOut) = withBuffers([x, w, b, zeros(conv.columnCount(batch: t.batch)),
                                             zeros(conv.outputCount(batch: t.batch)), dy, zeros(w.count), zeros(b.count),
-                                            zeros(x.count)]) { p in
+                                            zeros(x.count)]) { p in BF16WeightCache.whileWeightsFixed {
                 conv.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], relu: true,
                              profiler: Profiler())
                 conv.backward(dy: p[5], x: p[0], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6], dBias: p[7],
                               dx: p[8], reluOutput: p[4], profiler: Profiler())
-            }
+            } }
             let (_, convTOut) = withBuffers([x, wT, b, zeros(convT.columnCount(batch: t.batch)),
                                              zeros(convT.outputCount(batch: t.batch)), dyT, zeros(wT.count),
-                                             zeros(b.count), zeros(x.count)]) { p in
+                                             zeros(b.count), zeros(x.count)]) { p in BF16WeightCache.whileWeightsFixed {
                 convT.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], relu: true,
                               profiler: Profiler())
                 convT.backward(dy: p[5], x: p[0], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6],
                                dBias: p[7], dx: p[8], reluOutput: p[4], profiler: Profiler())
-            }
+            } }
             // y, dW, db, dX of each (and dY as masked in place).
             return [4, 5, 6, 7, 8].map { convOut[$0] } + [4, 5, 6, 7, 8].map { convTOut[$0] }
         }
+        // A scope per layer: the second layer's weights may be allocated where the first's were freed.
         let once = LayerGEMM.with(.bf16) { run() }
         let perProduct = LayerGEMM.withPerCallRounding { run() }
         let fp32 = run()
@@ -103,5 +104,32 @@ import TestSupport
         }
         // The bf16 products did run (the outputs are not fp32's).
         #expect(once[0] != fp32[0] || once[5] != fp32[5], "\(t)")
+    }
+
+    /// Within a scope a weight is rounded once; the next scope rounds it again (it may have
+    /// changed), and outside a scope, or on an fp32 thread, the f32 tensor itself is the operand.
+    @Test(.enabled(if: BF16.isAvailable)) func weightCacheRoundsOncePerScope() {
+        var random = TestRandom(5)
+        let weights = Buffer(Self.awkward(1000, &random))
+        func bits(_ operand: GEMMOperand, count: Int = 1000) -> [UInt16]? {
+            guard case .bf16(let p) = operand else { return nil }
+            return Array(UnsafeBufferPointer(start: p, count: count))
+        }
+        #expect(bits(LayerGEMM.with(.bf16) { BF16WeightCache.operand(weights.pointer, count: 1000) }) == nil)
+        #expect(bits(BF16WeightCache.whileWeightsFixed { BF16WeightCache.operand(weights.pointer, count: 1000) }) == nil)
+        LayerGEMM.with(.bf16) {
+            BF16WeightCache.whileWeightsFixed {
+                #expect(bits(BF16WeightCache.operand(weights.pointer, count: 1000)) == weights.array.map(BF16.bits))
+                // Changed inside the scope (which callers promise not to do): the cached rounding stays.
+                let old = weights.array.map(BF16.bits)
+                weights.pointer[0] = 3
+                #expect(bits(BF16WeightCache.operand(weights.pointer, count: 1000)) == old)
+            }
+            BF16WeightCache.whileWeightsFixed {
+                #expect(bits(BF16WeightCache.operand(weights.pointer, count: 1000)) == weights.array.map(BF16.bits))
+                #expect(bits(BF16WeightCache.operand(weights.pointer, count: 500), count: 500)
+                        == Array(weights.array.map(BF16.bits)[0..<500]))
+            }
+        }
     }
 }
