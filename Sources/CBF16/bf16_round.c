@@ -48,3 +48,22 @@ void vae_bf16_convert(const float *src, long ld, long rows, long cols, uint16_t 
     for (long r = 0; r < rows; r++)
         for (long c = 0; c < cols; c++) dst[r * cols + c] = vae_bf16_from_float(src[r * ld + c]);
 }
+
+#include <stdlib.h>
+
+static _Thread_local uint16_t *buffers[VAE_BF16_BUFFERS];
+static _Thread_local long bufferSizes[VAE_BF16_BUFFERS];
+
+uint16_t *vae_bf16_buffer(int slot, long count) {
+    if (slot < 0 || slot >= VAE_BF16_BUFFERS) return NULL;
+    if (bufferSizes[slot] < count) {
+        // 64-byte aligned, as oneDNN likes its operands; grown by half again to avoid regrowing often.
+        long size = count + count / 2;
+        uint16_t *p = aligned_alloc(64, ((size_t)size * 2 + 63) / 64 * 64);
+        if (!p) return NULL;
+        free(buffers[slot]);
+        buffers[slot] = p;
+        bufferSizes[slot] = size;
+    }
+    return buffers[slot];
+}

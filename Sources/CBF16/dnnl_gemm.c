@@ -136,17 +136,31 @@ int vae_bf16_gemm(int transA, int transB, long m, long n, long k, float alpha, c
     return (int)s;
 }
 
-int vae_bf16_gemm_f32(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
-                      const float *b, long ldb, float beta, float *c, long ldc, int threads) {
+int vae_bf16_gemm_mixed(int transA, int transB, long m, long n, long k, float alpha,
+                        const float *af, const uint16_t *ah, long lda, const float *bf, const uint16_t *bh, long ldb,
+                        float beta, float *c, long ldc, int threads) {
     if (m <= 0 || n <= 0 || k <= 0) return vae_bf16_gemm(transA, transB, m, n, k, alpha, NULL, 1, NULL, 1, beta, c, ldc, threads);
     // op(A) is m×k: stored as m rows of k (or k rows of m when transposed), rows lda apart.
+    // A rounded operand is made compact, so its leading dimension becomes its row length.
     const long aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
-    const size_t need = ((size_t)aRows * aCols + 32 + (size_t)bRows * bCols) * 2;
-    if (!reserve((void **)&converted, &convertedSize, need)) return (int)dnnl_out_of_memory;
-    uint16_t *ah = converted, *bh = converted + ((size_t)aRows * aCols + 31) / 32 * 32;
-    vae_bf16_convert(a, lda, aRows, aCols, ah);
-    vae_bf16_convert(b, ldb, bRows, bCols, bh);
-    return vae_bf16_gemm(transA, transB, m, n, k, alpha, ah, aCols, bh, bCols, beta, c, ldc, threads);
+    const size_t aNeed = af ? ((size_t)aRows * aCols + 31) / 32 * 32 : 0, bNeed = bf ? (size_t)bRows * bCols : 0;
+    if (aNeed + bNeed && !reserve((void **)&converted, &convertedSize, (aNeed + bNeed) * 2)) return (int)dnnl_out_of_memory;
+    if (af) {
+        vae_bf16_convert(af, lda, aRows, aCols, converted);
+        ah = converted;
+        lda = aCols;
+    }
+    if (bf) {
+        vae_bf16_convert(bf, ldb, bRows, bCols, converted + aNeed);
+        bh = converted + aNeed;
+        ldb = bCols;
+    }
+    return vae_bf16_gemm(transA, transB, m, n, k, alpha, ah, lda, bh, ldb, beta, c, ldc, threads);
+}
+
+int vae_bf16_gemm_f32(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                      const float *b, long ldb, float beta, float *c, long ldc, int threads) {
+    return vae_bf16_gemm_mixed(transA, transB, m, n, k, alpha, a, NULL, lda, b, NULL, ldb, beta, c, ldc, threads);
 }
 
 int vae_bf16_gemm_available(void) { return 1; }
@@ -156,6 +170,9 @@ int vae_bf16_gemm(int transA, int transB, long m, long n, long k, float alpha, c
                   const uint16_t *b, long ldb, float beta, float *c, long ldc, int threads) { return -1; }
 int vae_bf16_gemm_f32(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                       const float *b, long ldb, float beta, float *c, long ldc, int threads) { return -1; }
+int vae_bf16_gemm_mixed(int transA, int transB, long m, long n, long k, float alpha,
+                        const float *af, const uint16_t *ah, long lda, const float *bf, const uint16_t *bh, long ldb,
+                        float beta, float *c, long ldc, int threads) { return -1; }
 const char *vae_bf16_gemm_kernel(void) { return "none"; }
 int vae_bf16_gemm_available(void) { return 0; }
 #endif

@@ -89,7 +89,8 @@ public final class Trainer: @unchecked Sendable {
         let params = UnsafePointer(self.params.pointer)
         let noise = RandomStream(seed: seed, purpose: .noise, detail: noiseIndex)
         let scale = 1 / Float(count), freeBits = self.freeBits, klSums = self.klSums
-        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) {
+        // The parameters stay fixed until Adam runs below: bf16 products may round each weight once per shard.
+        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             ws.grads.zero()
             (klSums + s * latent).update(repeating: 0, count: latent)
@@ -105,7 +106,7 @@ public final class Trainer: @unchecked Sendable {
             } else {
                 network.addKLPerDimension(batch: b, in: ws, into: klSums + s * latent)
             }
-        } }
+        } } }
         // Free bits need the whole batch's KL per dimension before any shard's backward pass.
         var flooredKL: Double?
         if let freeBits {
@@ -113,12 +114,12 @@ public final class Trainer: @unchecked Sendable {
             for s in 0..<shards { for j in 0..<latent { means[j] += klSums[s * latent + j] } }
             let floor = freeBitsKL(meanPerDimension: means.map { $0 / Double(count) }, floor: Double(freeBits))
             flooredKL = floor.kl
-            Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) {
+            Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
                 let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
                 guard b > 0 else { return }
                 network.dropKLGradient(floored: floor.floored, batch: b, in: ws)
                 network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
-            } }
+            } } }
         }
         var reconstruction = 0.0, kl = 0.0
         for s in 0..<shards {
@@ -190,12 +191,12 @@ public final class Trainer: @unchecked Sendable {
     public func reconstructMeans(_ images: UnsafePointer<Float>, count: Int) {
         let imageFloats = network.config.imageFloats, latent = network.config.latent
         let params = UnsafePointer(self.params.pointer)
-        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) {
+        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             guard b > 0 else { return }
             network.encode(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
             ws.z.pointer.update(from: ws.mean.pointer, count: b * latent)
             network.decode(batch: b, params: params, in: ws)
-        } }
+        } } }
     }
 }

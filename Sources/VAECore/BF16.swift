@@ -26,6 +26,43 @@ public enum BF16 {
     public static var kernelName: String { String(cString: vae_bf16_gemm_kernel()) }
 }
 
+/// The same product with each of A and B in f32 (rounded first, into per-thread scratch) or
+/// already in bf16: an operand rounded once can then serve several products.
+public func bf16GEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                     alpha: Float = 1, a: GEMMOperand, lda: Int? = nil, b: GEMMOperand, ldb: Int? = nil,
+                     beta: Float = 0, c: FloatPointer, ldc: Int? = nil, threads: Int = BLAS.threads) throws {
+    let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
+    let status = vae_bf16_gemm_mixed(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a.f32, a.bf16, lda,
+                                     b.f32, b.bf16, ldb, beta, c, ldc, Int32(threads))
+    if status != 0 { throw BF16Error(status: status, shape: bf16Shape(transA, transB, m, n, k)) }
+}
+
+/// A matrix operand of a product: f32, or bf16 bits (already rounded).
+public enum GEMMOperand {
+    case f32(UnsafePointer<Float>)
+    case bf16(UnsafePointer<UInt16>)
+
+    var f32: UnsafePointer<Float>? { if case .f32(let p) = self { p } else { nil } }
+    var bf16: UnsafePointer<UInt16>? { if case .bf16(let p) = self { p } else { nil } }
+}
+
+extension BF16 {
+    /// Per-thread bf16 scratch of at least `count` values in `slot` (0 ..< 4), kept across calls:
+    /// e.g. dY rounded once for both of a layer's backward products. Slot 0 is dY's.
+    static func buffer(slot: Int, count: Int) -> UnsafeMutablePointer<UInt16> {
+        guard let p = vae_bf16_buffer(Int32(slot), count) else { fatalError("out of memory for \(count) bf16 values") }
+        return p
+    }
+
+    /// The same rounding as `bits`, written in Swift so that loops over it inline and vectorise.
+    @inline(__always)
+    static func inlineBits(_ x: Float) -> UInt16 {
+        let u = x.bitPattern
+        let rounded = UInt16(truncatingIfNeeded: (u &+ 0x7fff &+ ((u >> 16) & 1)) >> 16)
+        return u & 0x7fff_ffff > 0x7f80_0000 ? 0x7fc0 : rounded
+    }
+}
+
 /// A bf16 product oneDNN could not set up or run.
 public struct BF16Error: Error, CustomStringConvertible {
     public var status: Int32

@@ -34,12 +34,14 @@ public struct Conv2D: Sendable {
     /// (ldc = the whole row), and the bias and ReLU go over those columns while they are in cache.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                         col: FloatPointer, y: FloatPointer, relu: Bool = false, profiler: Profiler) {
-        let n = batch * outPlane, step = chunk(batch: batch)
+        let n = batch * outPlane, step = chunk(batch: batch), bf16 = LayerGEMM.roundsOperands
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), yChunk = y + first * outPlane
-            profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
-            profiler.time(.gemm) {
-                layerGEMM(m: outChannels, n: count * outPlane, k: input.columnRows, a: weight, b: col, c: yChunk, ldc: n)
+            withColumns(x, batch: batch, first: first, count: count, shape: input, in: col, bf16: bf16, profiler: profiler) { columns in
+                profiler.time(.gemm) {
+                    layerGEMM(m: outChannels, n: count * outPlane, k: input.columnRows,
+                              a: BF16WeightCache.operand(weight, count: weightCount), b: columns, c: yChunk, ldc: n)
+                }
             }
             profiler.time(.elementwise) {
                 addBias(yChunk, rows: outChannels, length: count * outPlane, stride: n, bias: bias, relu: relu)
@@ -55,7 +57,7 @@ public struct Conv2D: Sendable {
     public func backward(dy: FloatPointer, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
                          dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
-        let n = batch * outPlane, step = chunk(batch: batch)
+        let n = batch * outPlane, step = chunk(batch: batch), bf16 = LayerGEMM.roundsOperands
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * outPlane
             let dyChunk = dy + first * outPlane
@@ -63,14 +65,20 @@ public struct Conv2D: Sendable {
                 biasGradient(dyChunk, rows: outChannels, length: width, stride: n, into: dBias,
                              reluOutput: reluOutput.map { $0 + first * outPlane })
             }
-            profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: input, into: col) }
-            profiler.time(.gemm) {
-                layerGEMM(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyChunk, lda: n, b: col,
-                          beta: 1, c: dWeight)
+            // dY goes into both products: in bf16 it is rounded once (compact, rows `width` long).
+            let (dyOperand, ld) = bf16 ? (GEMMOperand.bf16(roundedGradient(dyChunk, rows: outChannels, stride: n, width: width, profiler: profiler)), width)
+                                       : (GEMMOperand.f32(dyChunk), n)
+            withColumns(x, batch: batch, first: first, count: count, shape: input, in: col, bf16: bf16, profiler: profiler) { columns in
+                profiler.time(.gemm) {
+                    layerGEMM(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyOperand, lda: ld,
+                              b: columns, beta: 1, c: dWeight)
+                }
             }
             guard let dx else { continue }
+            // The columns are done with: col takes the f32 product Wᵀ·dY.
             profiler.time(.gemm) {
-                layerGEMM(transA: true, m: input.columnRows, n: width, k: outChannels, a: weight, b: dyChunk, ldb: n, c: col)
+                layerGEMM(transA: true, m: input.columnRows, n: width, k: outChannels,
+                          a: BF16WeightCache.operand(weight, count: weightCount), b: dyOperand, ldb: ld, c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: input, into: dx, assign: true)

@@ -45,8 +45,9 @@ public struct ConvTranspose2D: Sendable {
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first)
             profiler.time(.gemm) {
-                layerGEMM(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels, a: weight,
-                          b: x + first * inPlane, ldb: n, c: col)
+                layerGEMM(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels,
+                          a: BF16WeightCache.operand(weight, count: weightCount), b: .f32(x + first * inPlane), ldb: n,
+                          c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: output, into: y,
@@ -61,7 +62,7 @@ public struct ConvTranspose2D: Sendable {
     public func backward(dy: FloatPointer, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
                          dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
-        let n = batch * inPlane, step = chunk(batch: batch)
+        let n = batch * inPlane, step = chunk(batch: batch), bf16 = LayerGEMM.roundsOperands
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * inPlane
             // Mask and sum this chunk's images of dY while im2col is about to read them.
@@ -69,14 +70,19 @@ public struct ConvTranspose2D: Sendable {
                 biasGradient(dy + first * outPlane, rows: output.channels, length: count * outPlane,
                              stride: batch * outPlane, into: dBias, reluOutput: reluOutput.map { $0 + first * outPlane })
             }
-            profiler.time(.im2col) { im2col(dy, batch: batch, first: first, count: count, shape: output, into: col) }
-            profiler.time(.gemm) {
-                layerGEMM(transB: true, m: inChannels, n: output.columnRows, k: width, a: x + first * inPlane, lda: n,
-                          b: col, beta: 1, c: dWeight)
-            }
-            guard let dx else { continue }
-            profiler.time(.gemm) {
-                layerGEMM(m: inChannels, n: width, k: output.columnRows, a: weight, b: col, c: dx + first * inPlane, ldc: n)
+            // In bf16 the columns are built rounded, once for both products.
+            withColumns(dy, batch: batch, first: first, count: count, shape: output, in: col, bf16: bf16,
+                        profiler: profiler) { columns in
+                profiler.time(.gemm) {
+                    layerGEMM(transB: true, m: inChannels, n: output.columnRows, k: width, a: .f32(x + first * inPlane),
+                              lda: n, b: columns, beta: 1, c: dWeight)
+                }
+                guard let dx else { return }
+                profiler.time(.gemm) {
+                    layerGEMM(m: inChannels, n: width, k: output.columnRows,
+                              a: BF16WeightCache.operand(weight, count: weightCount), b: columns,
+                              c: dx + first * inPlane, ldc: n)
+                }
             }
         }
     }

@@ -31,7 +31,17 @@ func validColumns(_ shape: ConvShape, kw: Int) -> (Int, Int) {
 /// col: (C·k·k, count·OH·OW).
 public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
                    into col: FloatPointer) {
-    let count = count ?? batch
+    im2colColumns(image, batch: batch, first: first, count: count ?? batch, shape: shape, into: col)
+}
+
+/// The same column matrix with each entry rounded to bf16 (BF16.bits of `im2col`'s), for bf16 products.
+public func im2colBF16(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, count: Int? = nil, shape: ConvShape,
+                       into col: UnsafeMutablePointer<UInt16>) {
+    im2colColumns(image, batch: batch, first: first, count: count ?? batch, shape: shape, into: col)
+}
+
+func im2colColumns<T: ColumnElement>(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: Int,
+                                     shape: ConvShape, into col: UnsafeMutablePointer<T>) {
     if shape.isK4S2P1Even {
         im2colK4S2(image, batch: batch, first: first, count: count, shape: shape, into: col)
         return
@@ -54,19 +64,19 @@ public func im2col(_ image: UnsafePointer<Float>, batch: Int, first: Int = 0, co
                     for oh in 0..<OH {
                         let ih = oh * s - p + kh
                         if ih < 0 || ih >= H || owLo >= owHi {
-                            dst.update(repeating: 0, count: OW)
+                            dst.update(repeating: .zero, count: OW)
                         } else {
                             let row = src + ih * W - p + kw
-                            for ow in 0..<owLo { dst[ow] = 0 }
+                            for ow in 0..<owLo { dst[ow] = .zero }
                             // Constant strides let the compiler vectorise the gather.
                             if s == 2 {
-                                for ow in owLo..<owHi { dst[ow] = row[2 * ow] }
+                                for ow in owLo..<owHi { dst[ow] = T.column(row[2 * ow]) }
                             } else if s == 1 {
-                                (dst + owLo).update(from: row + owLo, count: owHi - owLo)
+                                T.columns(row + owLo, count: owHi - owLo, into: dst + owLo)
                             } else {
-                                for ow in owLo..<owHi { dst[ow] = row[ow * s] }
+                                for ow in owLo..<owHi { dst[ow] = T.column(row[ow * s]) }
                             }
-                            for ow in owHi..<OW { dst[ow] = 0 }
+                            for ow in owHi..<OW { dst[ow] = .zero }
                         }
                         dst += OW
                     }

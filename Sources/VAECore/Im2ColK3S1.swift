@@ -13,22 +13,25 @@ extension ConvShape {
 // input falls outside the image (the first or last column for kw = 0 or 2, the first or last row
 // of each image for kh = 0 or 2; the shift carries a neighbour's value there) are then set to 0.
 
-/// im2col for `isK3S1P1` shapes (same layout and result as `im2col`).
-func im2colK3S1(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: Int, shape: ConvShape,
-                into col: FloatPointer) {
+/// im2col for `isK3S1P1` shapes (same layout and result as `im2col`). The centre row (kh, kw) =
+/// (1, 1) is the channel's run itself (d = 0), so it is copied (or rounded) from the input first
+/// and the other eight are shifted copies of it: the input is read, and rounded, once.
+func im2colK3S1<T: ColumnElement>(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: Int, shape: ConvShape,
+                                  into col: UnsafeMutablePointer<T>) {
     let (H, W) = (shape.height, shape.width)
     let plane = H * W, total = count * plane
     for c in 0..<shape.channels {
-        let src = image + (c * batch + first) * plane
+        let centre = col + (c * 9 + 4) * total
+        T.columns(image + (c * batch + first) * plane, count: total, into: centre)
         for kh in 0..<3 {
-            for kw in 0..<3 {
+            for kw in 0..<3 where kh != 1 || kw != 1 {
                 let dst = col + ((c * 3 + kh) * 3 + kw) * total
                 let d = (kh - 1) * W + (kw - 1)
-                // dst[j] = src[j + d] where j + d falls inside the run, 0 elsewhere.
+                // dst[j] = centre[j + d] where j + d falls inside the run, 0 elsewhere.
                 let lo = Swift.min(total, Swift.max(0, -d)), hi = Swift.min(total, total - d)
-                dst.update(repeating: 0, count: lo)
-                if hi > lo { (dst + lo).update(from: src + lo + d, count: hi - lo) }
-                (dst + Swift.max(hi, lo)).update(repeating: 0, count: total - Swift.max(hi, lo))
+                dst.update(repeating: .zero, count: lo)
+                if hi > lo { (dst + lo).update(from: centre + lo + d, count: hi - lo) }
+                (dst + Swift.max(hi, lo)).update(repeating: .zero, count: total - Swift.max(hi, lo))
                 zeroOutside(dst, kh: kh, kw: kw, count: count, height: H, width: W)
             }
         }
@@ -37,14 +40,15 @@ func im2colK3S1(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: In
 
 /// Sets to 0 the entries of column-matrix row (kh, kw) whose input lies in the padding.
 @inline(__always)
-private func zeroOutside(_ row: FloatPointer, kh: Int, kw: Int, count: Int, height H: Int, width W: Int) {
+private func zeroOutside<T: AdditiveArithmetic>(_ row: UnsafeMutablePointer<T>, kh: Int, kw: Int, count: Int,
+                                                height H: Int, width W: Int) {
     if kw != 1 {
         let column = kw == 0 ? 0 : W - 1
-        for r in 0..<(count * H) { row[r * W + column] = 0 }
+        for r in 0..<(count * H) { row[r * W + column] = .zero }
     }
     if kh != 1 {
         let top = kh == 0 ? 0 : (H - 1) * W
-        for b in 0..<count { (row + b * H * W + top).update(repeating: 0, count: W) }
+        for b in 0..<count { (row + b * H * W + top).update(repeating: .zero, count: W) }
     }
 }
 

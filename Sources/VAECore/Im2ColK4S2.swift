@@ -22,24 +22,25 @@ extension ConvShape {
 //   than whole rows for every plane but 8×8 → 4×4).
 
 /// im2col for `isK4S2P1Even` shapes (same layout and result as `im2col`).
-func im2colK4S2(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: Int, shape: ConvShape,
-                into col: FloatPointer) {
+func im2colK4S2<T: ColumnElement>(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: Int, shape: ConvShape,
+                                  into col: UnsafeMutablePointer<T>) {
     let (H, W) = (shape.height, shape.width)
     let (OH, OW) = (H / 2, W / 2)
     let plane = H * W, block = OH * OW, total = count * block
     for c in 0..<shape.channels {
         let rows = col + c * 16 * total
-        @inline(__always) func row(_ kh: Int, _ kw: Int) -> FloatPointer { rows + (kh * 4 + kw) * total }
+        @inline(__always) func row(_ kh: Int, _ kw: Int) -> UnsafeMutablePointer<T> { rows + (kh * 4 + kw) * total }
         // Rows 2m go to block (1, ·) row m, rows 2m + 1 to block (2, ·) row m; even columns
-        // to kw = 1, odd ones to kw = 2.
+        // to kw = 1, odd ones to kw = 2. Only these four blocks read (and round) the input;
+        // the other twelve copy them.
         for b in 0..<count {
             let src = image + (c * batch + first + b) * plane
             for ih in 0..<H {
                 let kh = 1 + (ih & 1), at = b * block + (ih >> 1) * OW
                 let line = src + ih * W, even = row(kh, 1) + at, odd = row(kh, 2) + at
                 for ow in 0..<OW {
-                    even[ow] = line[2 * ow]
-                    odd[ow] = line[2 * ow + 1]
+                    even[ow] = T.column(line[2 * ow])
+                    odd[ow] = T.column(line[2 * ow + 1])
                 }
             }
         }
@@ -49,8 +50,8 @@ func im2colK4S2(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: In
             k3.update(from: k1 + 1, count: total - 1)
             (k0 + 1).update(from: k2, count: total - 1)
             for r in 0..<(count * OH) {
-                k3[r * OW + OW - 1] = 0
-                k0[r * OW] = 0
+                k3[r * OW + OW - 1] = .zero
+                k0[r * OW] = .zero
             }
         }
         for kw in 0..<4 {
@@ -59,8 +60,8 @@ func im2colK4S2(_ image: UnsafePointer<Float>, batch: Int, first: Int, count: In
             k3.update(from: k1 + OW, count: total - OW)
             (k0 + OW).update(from: k2, count: total - OW)
             for b in 0..<count {
-                (k3 + b * block + block - OW).update(repeating: 0, count: OW)
-                (k0 + b * block).update(repeating: 0, count: OW)
+                (k3 + b * block + block - OW).update(repeating: .zero, count: OW)
+                (k0 + b * block).update(repeating: .zero, count: OW)
             }
         }
     }

@@ -13,7 +13,18 @@ public enum LayerGEMM {
     @inline(__always)
     public static func with<T>(_ precision: Precision, _ body: () throws -> T) rethrows -> T {
         let saved = pthread_getspecific(key)
-        pthread_setspecific(key, precision == .bf16 ? UnsafeRawPointer(bitPattern: 1) : nil)
+        // Inside withPerCallRounding (saved 2), bf16 stays per-call so tests can run whole steps that way.
+        let bf16 = saved == UnsafeMutableRawPointer(bitPattern: 2) ? UnsafeRawPointer(bitPattern: 2) : UnsafeRawPointer(bitPattern: 1)
+        pthread_setspecific(key, precision == .bf16 ? bf16 : nil)
+        defer { pthread_setspecific(key, saved) }
+        return try body()
+    }
+
+    /// Runs `body` in bf16 as before operands were rounded once: every product rounds its own f32
+    /// inputs. Tests compare the two, which must agree bit for bit.
+    static func withPerCallRounding<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 2))
         defer { pthread_setspecific(key, saved) }
         return try body()
     }
@@ -72,4 +83,48 @@ public func layerGEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int
         }
     }
     gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+}
+
+/// The same product with operands that may already be bf16 (a column matrix or dY rounded once
+/// and used twice). Only bf16 runs hand it bf16 operands; should oneDNN refuse the product, they
+/// are widened back to f32 for sgemm (the rounded values, summed in f32).
+public func layerGEMM(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                      a: GEMMOperand, lda: Int? = nil, b: GEMMOperand, ldb: Int? = nil,
+                      beta: Float = 0, c: FloatPointer, ldc: Int? = nil) {
+    let lda = lda ?? (transA ? m : k), ldb = ldb ?? (transB ? k : n), ldc = ldc ?? n
+    if LayerGEMM.recording {
+        LayerGEMM.record(LayerGEMM.Shape(transA: transA, transB: transB, m: m, n: n, k: k,
+                                         lda: lda, ldb: ldb, ldc: ldc, beta: beta))
+    }
+    if LayerGEMM.precision == .bf16 {
+        do {
+            return try bf16GEMM(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                beta: beta, c: c, ldc: ldc)
+        } catch {
+            LayerGEMM.fellBack(error)
+        }
+    }
+    // op(A) is stored as (transA ? k : m) rows of lda, op(B) as (transB ? n : k) rows of ldb.
+    withF32(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda) { a in
+        withF32(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb) { b in
+            gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                 c: c, ldc: ldc)
+        }
+    }
+}
+
+/// `body` on the operand (`rows` rows of `cols`, `ld` apart) as f32: itself, or a widened copy.
+private func withF32(_ x: GEMMOperand, rows: Int, cols: Int, ld: Int, _ body: (UnsafePointer<Float>) -> Void) {
+    switch x {
+    case .f32(let p): body(p)
+    case .bf16(let p):
+        let wide = (0..<Swift.max(1, (rows - 1) * ld + cols)).map { $0 % ld < cols ? BF16.float(p[$0]) : 0 }
+        wide.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+extension LayerGEMM {
+    /// Whether this thread's layers build their column matrices (and round dY) straight in bf16:
+    /// when its products are bf16 and this build can run them.
+    public static var roundsOperands: Bool { pthread_getspecific(key) == UnsafeMutableRawPointer(bitPattern: 1) && BF16.isAvailable }
 }

@@ -21,7 +21,8 @@ public struct Linear: Sendable {
             for b in 0..<batch { (y + b * outFeatures).update(from: bias, count: outFeatures) }
         }
         profiler.time(.gemm) {
-            layerGEMM(transB: true, m: batch, n: outFeatures, k: inFeatures, a: x, b: weight, beta: 1, c: y)
+            layerGEMM(transB: true, m: batch, n: outFeatures, k: inFeatures, a: .f32(x),
+                      b: BF16WeightCache.operand(weight, count: weightCount), beta: 1, c: y)
         }
     }
 
@@ -38,7 +39,8 @@ public struct Linear: Sendable {
         profiler.time(.gemm) {
             layerGEMM(transA: true, m: outFeatures, n: inFeatures, k: batch, a: dy, b: x, beta: 1, c: dWeight)
             if let dx {
-                layerGEMM(m: batch, n: inFeatures, k: outFeatures, a: dy, b: weight, beta: accumulate ? 1 : 0, c: dx)
+                layerGEMM(m: batch, n: inFeatures, k: outFeatures, a: .f32(dy),
+                          b: BF16WeightCache.operand(weight, count: weightCount), beta: accumulate ? 1 : 0, c: dx)
             }
         }
     }

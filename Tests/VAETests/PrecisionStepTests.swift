@@ -42,4 +42,29 @@ import TestSupport
         #expect(all > 0, "the bf16 step computed exactly the fp32 gradient")
         #expect(bf16.after.allSatisfy { $0.isFinite })
     }
+
+    /// Whole steps of a plain and a residual model (two shards, run one after the other on this
+    /// thread) with operands rounded once for several products are bit-identical to steps where
+    /// every product rounds its own inputs, as the bf16 path first did.
+    @Test(.enabled(if: bf16)) func roundingOperandsOnceChangesNoBit() {
+        let configs = [ModelConfig.plain(size: 16, channels: 3, widths: [8, 16], hidden: 32, latent: 4),
+                       ModelConfig.resnet(size: 16, channels: 3, widths: [4, 8], hidden: nil, latent: 3)]
+        for config in configs {
+            let batch = 6
+            var random = TestRandom(22)
+            let images = Buffer(random.floats(batch * config.imageFloats, 0, 1))
+            func steps() -> [[UInt32]] {
+                let trainer = Trainer(network: Network(config: config), batch: batch, seed: 9, shards: 2, threads: 1)
+                trainer.precision = .bf16
+                var out: [[UInt32]] = []
+                for step in 0..<2 {
+                    _ = trainer.step(images.pointer, count: batch, noiseIndex: UInt64(step))
+                    out += [trainer.gradient.map(\.bitPattern), trainer.params.array.map(\.bitPattern)]
+                }
+                return out
+            }
+            let once = steps(), perProduct = LayerGEMM.withPerCallRounding { steps() }
+            #expect(once == perProduct, "\(config)")
+        }
+    }
 }

@@ -33,6 +33,18 @@ int vae_bf16_gemm(int transA, int transB, long m, long n, long k, float alpha, c
 int vae_bf16_gemm_f32(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                       const float *b, long ldb, float beta, float *c, long ldc, int threads);
 
+/// The same with each of A and B given either in f32 (`af`, `bf`: rounded into per-thread scratch
+/// first) or already in bf16 (`ah`, `bh`); exactly one of each pair is non-NULL. Lets a layer
+/// round an operand once (im2col's columns, dY) and use it in several products.
+int vae_bf16_gemm_mixed(int transA, int transB, long m, long n, long k, float alpha,
+                        const float *af, const uint16_t *ah, long lda, const float *bf, const uint16_t *bh, long ldb,
+                        float beta, float *c, long ldc, int threads);
+
+/// A per-thread buffer of at least `count` bf16 values in one of VAE_BF16_BUFFERS slots, kept
+/// and grown across calls (NULL when memory ran out). The GEMMs above never use these slots.
+enum { VAE_BF16_BUFFERS = 4 };
+uint16_t *vae_bf16_buffer(int slot, long count);
+
 /// 1 when this build has oneDNN (Linux with libdnnl-dev), 0 when every bf16 product is refused.
 int vae_bf16_gemm_available(void);
 

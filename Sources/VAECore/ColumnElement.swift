@@ -1,0 +1,56 @@
+// ColumnElement: what a column matrix holds — Float for fp32 products, bf16 bits for bf16 ones — and the operands a layer rounds once.
+
+/// An element im2col can write: it copies or rounds each input value as it builds the columns,
+/// so a bf16 product reads columns made once in bf16 instead of f32 columns rounded on every call.
+protocol ColumnElement: AdditiveArithmetic {
+    /// `x` as a column entry.
+    static func column(_ x: Float) -> Self
+    /// dst[i] = column(src[i]) for i < count.
+    static func columns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Self>)
+}
+
+extension Float: ColumnElement {
+    @inline(__always) static func column(_ x: Float) -> Float { x }
+
+    @inline(__always)
+    static func columns(_ src: UnsafePointer<Float>, count: Int, into dst: FloatPointer) {
+        dst.update(from: src, count: count)
+    }
+}
+
+/// UInt16 entries are bf16 bits, rounded as BF16.bits rounds (nearest even, NaN → 0x7fc0).
+extension UInt16: ColumnElement {
+    @inline(__always) static func column(_ x: Float) -> UInt16 { BF16.inlineBits(x) }
+
+    @inline(__always)
+    static func columns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
+        for i in 0..<count { dst[i] = BF16.inlineBits(src[i]) }
+    }
+}
+
+/// `body` on im2col of the chunk, built in `col`: f32, or, when `bf16`, bf16 in col's first
+/// half (the operand the products then read without rounding it again).
+func withColumns(_ x: UnsafePointer<Float>, batch: Int, first: Int, count: Int, shape: ConvShape, in col: FloatPointer,
+                 bf16: Bool, profiler: Profiler, _ body: (GEMMOperand) -> Void) {
+    guard bf16 else {
+        profiler.time(.im2col) { im2col(x, batch: batch, first: first, count: count, shape: shape, into: col) }
+        return body(.f32(col))
+    }
+    let entries = shape.columnRows * count * shape.outHeight * shape.outWidth
+    col.withMemoryRebound(to: UInt16.self, capacity: entries) { half in
+        profiler.time(.im2col) { im2colBF16(x, batch: batch, first: first, count: count, shape: shape, into: half) }
+        body(.bf16(half))
+    }
+}
+
+/// dY as bf16: `rows` rows of `width` from rows `stride` apart, rounded into
+/// this thread's dY buffer (slot 0), which stays valid until the next call on this thread.
+func roundedGradient(_ dy: UnsafePointer<Float>, rows: Int, stride: Int, width: Int,
+                     profiler: Profiler) -> UnsafePointer<UInt16> {
+    profiler.time(.gemm) {
+        let out = BF16.buffer(slot: 0, count: rows * width)
+        BF16.convert(dy, ld: stride, rows: rows, cols: width, into: out)
+        return UnsafePointer(out)
+    }
+}
+
