@@ -50,13 +50,14 @@ public final class Model: @unchecked Sendable {
         let chunks = (count + chunk - 1) / chunk
         let lanes = Swift.min(threads, Swift.max(chunks, 1))
         Parallel.run(items: lanes, threads: lanes) { lane in
-            LayerGEMM.with(precision) {
+            // The weights are fixed for the call: in bf16 each is rounded once per lane.
+            LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
                 var c = lane
                 while c < chunks {
                     body(workspaces[lane], (c * chunk)..<Swift.min(count, (c + 1) * chunk))
                     c += lanes
                 }
-            }
+            } }
         }
     }
 
