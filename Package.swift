@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore", "TestSupport"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "VAECore", "ImageIO", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["VAE", "ImageIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
