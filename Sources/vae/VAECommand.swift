@@ -37,9 +37,10 @@ struct VAECommand: ParsableCommand {
           vae fit-prior RUN                      fit the sampling prior again (train does it at its end)
           vae reconstruct RUN a.png b.jpg        inputs above their reconstructions
           vae interpolate RUN a.png b.png        a morph from one image to another
+          vae traverse RUN                       what each latent dimension does
           vae encode RUN photos/ --out z.safetensors   latent codes for use elsewhere
           vae evaluate RUN test-images/          -ELBO and importance-weighted bound
           vae bench --preset rgb64               training and inference speed
         """,
-        subcommands: [Train.self, Sample.self, FitPrior.self, Reconstruct.self, Interpolate.self, Encode.self, Evaluate.self, Inspect.self, Bench.self])
+        subcommands: [Train.self, Sample.self, FitPrior.self, Reconstruct.self, Interpolate.self, Traverse.self, Encode.self, Evaluate.self, Inspect.self, Bench.self])
 }
