@@ -8,7 +8,7 @@ struct Traverse: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what each latent dimension does: one row per dimension, varied from −range to +range.",
         discussion: """
-        Each row moves one coordinate of a base code (zero, or the mean code of --from) through --steps values from −range to +range (in standard deviations of the prior N(0, I)) and decodes them. The label at the left gives the dimension and its KL in nats, averaged over up to \(Traverse.klImages) of the run's training images. By default the rows are the active dimensions (KL over \(Traverse.threshold) nats), most KL first, at most \(Traverse.maxRows).
+        Each row moves one coordinate of a base code (zero, or the mean code of --from) through --steps values from −range to +range (in standard deviations of the prior N(0, I)) and decodes them. The label at the left gives the dimension and its KL in nats, averaged over up to \(Traverse.klImages) of the run's training images. By default the rows are the active dimensions (KL over \(Traverse.threshold) nats), most KL first, at most \(Traverse.maxRows). With --gif, also an animation whose frame s shows every row's s-th step.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
@@ -30,6 +30,7 @@ struct Traverse: ParsableCommand {
     var out: String?
 
     @OptionGroup var picture: PictureOptions
+    @OptionGroup var animation: AnimationOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var precision: PrecisionOptions
 
@@ -75,10 +76,16 @@ struct Traverse: ParsableCommand {
                              advice: "use fewer --dims or --steps, or a smaller --scale")
         let path = out ?? runFolder + "/traversal.png"
         try checkPictureTarget(path, inputs: from.map { [$0] } ?? [])
+        try animation.checkTarget(inputs: from.map { [$0] } ?? [])
         let grid = TraversalGrid(dimensions: dimensions, kl: kl, range: Float(range), steps: steps)
         let tiles = model.traversal(grid, base: base).map { $0.upscaled(by: scale) }
         try ensureParentFolder(of: path)
         try grid.picture(tiles: tiles, columns: steps).writePNG(to: path)
+        // The animation: frame s shows every row's s-th step, beside the same labels.
+        try animation.write((0..<steps).map { s in
+            TraversalGrid(dimensions: dimensions, kl: kl, range: Float(range), steps: 1)
+                .picture(tiles: dimensions.indices.map { tiles[$0 * steps + s] }, columns: 1)
+        }, what: "each frame one step of every row")
         print("wrote \(path) (dimensions \(dimensions.map(String.init).joined(separator: ",")), \(steps) steps from −\(range) to +\(range) around \(from == nil ? "zero" : "the code of " + from!))")
     }
 
