@@ -34,7 +34,7 @@ struct Traverse: ParsableCommand {
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var precision: PrecisionOptions
 
-    static let klImages = 256, threshold = 0.01, maxRows = 16
+    static let klImages = RunFolder.latentViewImages, threshold = LatentKL.activeThreshold, maxRows = 16
 
     /// --dims as numbers (checked against the latent size once the run is loaded).
     func dimensionList() throws -> [Int]? {

@@ -18,8 +18,11 @@ public enum LatentKL {
         return kl.map { $0 / Double(count) }
     }
 
+    /// KL above which a dimension counts as active: it carries information about the image.
+    public static let activeThreshold = 0.01
+
     /// Dimensions whose KL is over `threshold` nats, most KL first, at most `limit` of them.
-    public static func active(_ kl: [Double], threshold: Double = 0.01, limit: Int = 16) -> [Int] {
+    public static func active(_ kl: [Double], threshold: Double = activeThreshold, limit: Int = 16) -> [Int] {
         Array(kl.indices.filter { kl[$0] > threshold }.sorted { kl[$0] > kl[$1] || (kl[$0] == kl[$1] && $0 < $1) }.prefix(limit))
     }
 }
