@@ -63,8 +63,10 @@ struct Encode: ParsableCommand {
                 mean += codes.mean
                 logVariance += codes.logVariance
             }
-            let done = min(start + Self.batch, scan.files.count)
-            progress.update("encoding \(ProgressLine.bar(done, scan.files.count)) \(done)/\(scan.files.count) images")
+            // Redrawn on a terminal; in a log, a line per tenth of the images.
+            let done = min(start + Self.batch, scan.files.count), total = scan.files.count
+            progress.update("encoding \(ProgressLine.bar(done, total)) \(done)/\(total) images",
+                            force: 10 * done / total > 10 * start / total)
         }
         progress.finish()
         guard !paths.isEmpty else { throw RunFailure("no readable PNG or JPEG images in \(inputs.joined(separator: ", "))") }

@@ -52,13 +52,21 @@ public struct LatentExport {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// Whether the file at `path` is a latents file of ours (safetensors marked with `format`, or a CSV
-    /// starting "path,mean_0"), which `vae encode` may replace.
+    /// Whether the file at `path` is a latents file of ours (safetensors whose header metadata has
+    /// our `format`, or a CSV starting "path,mean_0"), which `vae encode` may replace. Only the
+    /// header is read: a big folder's paths make it larger than a checkpoint's header may be.
     public static func isOurs(_ path: String) -> Bool {
-        if let file = try? Safetensors.read(path, limit: 1 << 34), file.metadata["format"] == format { return true }
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
-        let start = String(decoding: handle.readData(ofLength: 16), as: UTF8.self)
-        return start.hasPrefix("path,mean_0,")
+        let start = handle.readData(ofLength: 16)
+        if String(decoding: start, as: UTF8.self).hasPrefix("path,mean_0,") { return true }
+        guard start.count >= 8 else { return false }
+        let length = start.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard length > 0, length <= 100 << 20 else { return false }
+        try? handle.seek(toOffset: 8)
+        let header = handle.readData(ofLength: length)
+        guard header.count == length, let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
+              let metadata = json["__metadata__"] as? [String: String] else { return false }
+        return metadata["format"] == format
     }
 }
