@@ -20,10 +20,14 @@ struct AnimationOptions: ParsableArguments {
         if gif == nil && bounce { throw ValidationError("--bounce needs --gif FILE") }
     }
 
-    /// Refuses a --gif path that would replace a folder, a file that is not a GIF, or an input.
-    func checkTarget(inputs: [String]) throws {
+    /// Refuses a --gif path that would replace a folder, a file that is not a GIF, an input, or the
+    /// command's own `picture`.
+    func checkTarget(inputs: [String], picture: String) throws {
         guard let gif else { return }
         let resolved = URL(fileURLWithPath: gif).standardizedFileURL.resolvingSymlinksInPath().path
+        if URL(fileURLWithPath: picture).standardizedFileURL.resolvingSymlinksInPath().path == resolved {
+            throw RunFailure("\(gif): is also the PNG this command writes; give --gif another name")
+        }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isFolder) else { return }
         if isFolder.boolValue { throw RunFailure("\(gif): is a folder; give a GIF file name") }

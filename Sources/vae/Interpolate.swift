@@ -55,7 +55,7 @@ struct Interpolate: ParsableCommand {
         try checkPictureSize(tiles: steps + 2, side: model.config.size, scale: scale, advice: "use fewer --steps or a smaller --scale")
         let path = out ?? runFolder + "/interpolation.png"
         try checkPictureTarget(path, inputs: [a, b])
-        try animation.checkTarget(inputs: [a, b])
+        try animation.checkTarget(inputs: [a, b], picture: path)
         let strip = model.interpolation(from: first, to: second, steps: steps, slerp: slerp)
         try ensureParentFolder(of: path)
         try Image.grid(strip.map { $0.upscaled(by: scale) }, columns: strip.count).writePNG(to: path)

@@ -76,17 +76,17 @@ struct Traverse: ParsableCommand {
                              advice: "use fewer --dims or --steps, or a smaller --scale")
         let path = out ?? runFolder + "/traversal.png"
         try checkPictureTarget(path, inputs: from.map { [$0] } ?? [])
-        try animation.checkTarget(inputs: from.map { [$0] } ?? [])
+        try animation.checkTarget(inputs: from.map { [$0] } ?? [], picture: path)
         let grid = TraversalGrid(dimensions: dimensions, kl: kl, range: Float(range), steps: steps)
         let tiles = model.traversal(grid, base: base).map { $0.upscaled(by: scale) }
         try ensureParentFolder(of: path)
         try grid.picture(tiles: tiles, columns: steps).writePNG(to: path)
+        print("wrote \(path) (dimensions \(dimensions.map(String.init).joined(separator: ",")), \(steps) steps from −\(range) to +\(range) around \(from == nil ? "zero" : "the code of " + from!))")
         // The animation: frame s shows every row's s-th step, beside the same labels.
         try animation.write((0..<steps).map { s in
             TraversalGrid(dimensions: dimensions, kl: kl, range: Float(range), steps: 1)
                 .picture(tiles: dimensions.indices.map { tiles[$0 * steps + s] }, columns: 1)
         }, what: "each frame one step of every row")
-        print("wrote \(path) (dimensions \(dimensions.map(String.init).joined(separator: ",")), \(steps) steps from −\(range) to +\(range) around \(from == nil ? "zero" : "the code of " + from!))")
     }
 
     /// KL per dimension over up to `klImages` of the run's training images, spread over its folders;

@@ -27,6 +27,8 @@ import TestSupport
         // The GIF never replaces what is not a GIF; bad delays are refused in one line.
         let over = try vae(["traverse", run, "--gif", run + "/config.json"])
         #expect(over.status != 0 && over.stderr.contains("exists and is not a GIF"))
+        let same = try vae(["traverse", run, "--out", dir + "/same.png", "--gif", dir + "/same.png"])
+        #expect(same.status != 0 && same.stderr.contains("is also the PNG this command writes"), "\(same.stderr)")
         let delay = try vae(["interpolate", run, files[0], files[1], "--gif", dir + "/x.gif", "--delay", "5"])
         #expect(delay.status != 0 && delay.stderr.contains("--delay must be between") && delay.stderr.split(separator: "\n").count == 1)
     }
