@@ -33,26 +33,28 @@ let package = Package(
     targets: [
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // giflib (Debian: libgif-dev) for animated GIFs.
+        .target(name: "CGIF", linkerSettings: [.linkedLibrary("gif")]),
         .target(name: "CFloatEnv"),
         .systemLibrary(name: "CBLAS"),
         // oneDNN's matmul for bf16 products (Debian: libdnnl-dev); its OpenMP runtime is named
         // because the shim sets the calling thread's team size itself.
         .target(name: "CBF16", linkerSettings: [.linkedLibrary("dnnl", .when(platforms: [.linux])),
                                                 .linkedLibrary("gomp", .when(platforms: [.linux]))]),
-        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG"], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CGIF"], swiftSettings: fast),
         .target(name: "VAECore", dependencies: ["CFloatEnv", "CBF16", .target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "VAE", dependencies: ["VAECore", "ImageIO"], swiftSettings: fast),
         .executableTarget(name: "vae", dependencies: [
             "VAE", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CGIF"], path: "Tests/TestSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore", "TestSupport"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "VAECore", "ImageIO", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["ImageIO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["VAE", "ImageIO", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,7 +4,8 @@ import ImageIO
 
 public enum Report {
     public static func write(folder: String, config: RunConfig, metrics: [EpochMetrics], parameterCount: Int,
-                             images: Int, validationImages: Int, skippedFiles: Int, prior: SavedPrior? = nil) throws {
+                             images: Int, validationImages: Int, skippedFiles: Int, prior: SavedPrior? = nil,
+                             latentKL: [Double]? = nil) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let configText = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
@@ -51,6 +52,7 @@ public enum Report {
         \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>
         <div class="charts">\(elbo)\(reconstruction)\(kl)\(schedule)</div>
         \(samplesSection(prior))
+        \(latentKL.map(latentSection) ?? "")
         <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">
         <h2>Epochs</h2>
         <table><tr><th>epoch</th><th>train −ELBO</th><th>val −ELBO</th><th>reconstruction</th><th>KL</th><th>val bits/dim</th><th>images/s</th></tr>
@@ -91,6 +93,40 @@ public enum Report {
         text += "Draws from N(0, I) fall where few training codes are, which is much of why they look less like the data.</p>\n"
         return text + "<div class=\"charts\"><figure><figcaption>Fitted prior</figcaption><img src=\"samples.png\" alt=\"samples from the fitted prior\"></figure>"
             + "<figure><figcaption>N(0, I)</figcaption><img src=\"\(RunFolder.standardSamplesFile)\" alt=\"samples from N(0, I)\"></figure></div>"
+    }
+
+    /// KL per latent dimension as bars, most first, so collapsed dimensions (near 0 nats) are seen
+    /// at a glance; then the traversal and the interpolation written beside the report.
+    static func latentSection(_ kl: [Double]) -> String {
+        let order = kl.indices.sorted { kl[$0] > kl[$1] || (kl[$0] == kl[$1] && $0 < $1) }
+        let active = kl.filter { $0 > LatentKL.activeThreshold }.count
+        let (W, H, left, top, bottom) = (900.0, 220.0, 50.0, 10.0, 30.0)
+        let top1 = Swift.max(kl.max() ?? 0, 1e-6), step = (W - left - 10) / Double(Swift.max(kl.count, 1))
+        func y(_ v: Double) -> Double { top + (1 - Swift.max(v, 0) / top1) * (H - top - bottom) }
+        var svg = "<svg class=\"kl-bars\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" font-size=\"11\">"
+        for i in 0...4 {
+            let v = top1 * Double(i) / 4
+            svg += "<text x=\"\(left - 4)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.2f", v))</text>"
+            svg += "<line x1=\"\(left)\" x2=\"\(W - 10)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#eee\"/>"
+        }
+        for (rank, d) in order.enumerated() {
+            let colour = kl[d] > LatentKL.activeThreshold ? "#1f77b4" : "#bbb"
+            let x = left + Double(rank) * step
+            svg += "<rect class=\"kl-bar\" x=\"\(x)\" y=\"\(y(kl[d]))\" width=\"\(Swift.max(step - 1, 0.5))\" height=\"\(y(0) - y(kl[d]))\" "
+                + "fill=\"\(colour)\"><title>z\(d): \(String(format: "%.3f", kl[d])) nats</title></rect>"
+            if kl.count <= 64 { svg += "<text x=\"\(x + step / 2)\" y=\"\(H - bottom + 12)\" text-anchor=\"middle\" font-size=\"9\">\(d)</text>" }
+        }
+        svg += "<text x=\"\(left + (W - left) / 2)\" y=\"\(H - 4)\" text-anchor=\"middle\">latent dimension, most KL first (nats per image)</text></svg>"
+        return """
+        <h2>KL per latent dimension</h2>
+        <p>Mean KL(q(z<sub>j</sub>|x) ‖ N(0, 1)) of each latent dimension over up to \(RunFolder.latentViewImages) held-out images:
+        \(active) of \(kl.count) carry more than \(LatentKL.activeThreshold) nats (blue)\(active < kl.count ? "; the grey ones have collapsed to the prior and say next to nothing about the image" : "").</p>
+        \(svg)
+        <h2>Latent traversal</h2>
+        <p>One row per active dimension (most KL first), moved from −3 to +3 around zero with the others held at zero; the label gives its KL.</p>
+        <img src="\(RunFolder.traversalFile)" alt="latent traversal">
+        <h2>Interpolation between two held-out images</h2><img src="\(RunFolder.interpolationFile)" alt="interpolation">
+        """
     }
 
     static func escape(_ s: String) -> String {

@@ -14,7 +14,7 @@ struct Decode: ParsableCommand {
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
     var runFolder: String
 
-    @Option(help: ArgumentHelp("The code: as many comma-separated numbers as the model has latent units (--z=-1,0.5,… when the first is negative).", valueName: "z1,z2,…"))
+    @Option(help: ArgumentHelp("The code: as many comma-separated numbers as the model has latent units.", valueName: "z1,z2,…"))
     var z: String
 
     @Option(help: "Output PNG (default: RUN/decoded.png).")

@@ -8,7 +8,7 @@ struct FitPrior: ParsableCommand {
         commandName: "fit-prior",
         abstract: "Fit a Gaussian mixture to a trained model's codes, the prior 'vae sample' draws from.",
         discussion: """
-        Encodes the run's training images (its data folders, --limit and validation split, from config.json) to their posterior means and fits a Gaussian mixture to them by EM; the number of components (from 1, 2, 4, 8, 16, 32) and full or diagonal covariance are chosen by the log-likelihood of the held-out images' codes. Writes RUN/prior.safetensors, samples.png (from it), samples-standard.png (from N(0, I)) and report.html, and prints the held-out log-likelihood under both. 'vae train' does this when it finishes; use this command after training was interrupted, or to choose --components yourself.
+        Encodes the run's training images (its data folders, --limit and validation split, from config.json) to their posterior means and fits a Gaussian mixture to them by EM; the number of components (from 1, 2, 4, 8, 16, 32) and full or diagonal covariance are chosen by the log-likelihood of the held-out images' codes. Writes RUN/prior.safetensors, samples.png (from it), samples-standard.png (from N(0, I)), traversal.png and interpolation.png (as at the end of training) and report.html, and prints the held-out log-likelihood under both. 'vae train' does this when it finishes; use this command after training was interrupted, or to choose --components yourself.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
@@ -45,7 +45,8 @@ struct FitPrior: ParsableCommand {
             let prior = try folder.fitPrior(model: model, batches: batches, config: config, stamp: stamp, components: components,
                                             threads: threads.threads) { print("  " + $0.summary) }
             print(prior.summary + String(format: " (%.1f s)", Date().timeIntervalSince(start)))
-            print("wrote \(folder.file(SavedPrior.file)), samples.png (fitted prior), \(RunFolder.standardSamplesFile), report.html")
+            print("wrote \(folder.file(SavedPrior.file)), samples.png (fitted prior), \(RunFolder.standardSamplesFile), "
+                  + "\(RunFolder.traversalFile), \(RunFolder.interpolationFile), report.html")
         } catch let error as ValidationError {
             throw error
         } catch {

@@ -8,7 +8,7 @@ struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Morph one image into another through the latent space.",
         discussion: """
-        Encodes A and B, walks between the means of their codes (in a straight line, or along the sphere with --slerp) and writes a strip: A, the decoded steps, B.
+        Encodes A and B, walks between the means of their codes (in a straight line, or along the sphere with --slerp) and writes a strip: A, the decoded steps, B; with --gif, also the same frames as a looping animation.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
@@ -33,6 +33,7 @@ struct Interpolate: ParsableCommand {
     var frames: String?
 
     @OptionGroup var picture: PictureOptions
+    @OptionGroup var animation: AnimationOptions
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var precision: PrecisionOptions
 
@@ -54,10 +55,12 @@ struct Interpolate: ParsableCommand {
         try checkPictureSize(tiles: steps + 2, side: model.config.size, scale: scale, advice: "use fewer --steps or a smaller --scale")
         let path = out ?? runFolder + "/interpolation.png"
         try checkPictureTarget(path, inputs: [a, b])
+        try animation.checkTarget(inputs: [a, b], picture: path)
         let strip = model.interpolation(from: first, to: second, steps: steps, slerp: slerp)
         try ensureParentFolder(of: path)
         try Image.grid(strip.map { $0.upscaled(by: scale) }, columns: strip.count).writePNG(to: path)
         print("wrote \(path) (A, \(steps) \(slerp ? "spherical" : "linear") steps, B)")
+        try animation.write(strip.map { $0.upscaled(by: scale) }, what: "A, the steps, B")
         if let frames {
             try writeEach(strip, to: frames, prefix: "frame", digits: 3, scale: scale, inputs: [a, b])
             print("wrote \(strip.count) frames to \(frames)/")

@@ -46,9 +46,11 @@ struct VAECommand: ParsableCommand {
         return out
     }
 
-    /// "-1", "-0.5", "-1e-3", "-inf": a number with a sign, not a flag.
+    /// "-1", "-0.5", "-1e-3", "-inf", or a list of numbers that starts with one ("-0.5,1,2"
+    /// for `decode --z`): a value with a sign, not a flag.
     static func isNegativeNumber(_ text: String) -> Bool {
-        text.count > 1 && text.hasPrefix("-") && Double(text) != nil
+        text.count > 1 && text.hasPrefix("-")
+            && text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { Double($0.trimmingCharacters(in: .whitespaces)) != nil }
     }
 
     static let configuration = CommandConfiguration(
@@ -62,10 +64,13 @@ struct VAECommand: ParsableCommand {
           vae fit-prior RUN                      fit the sampling prior again (train does it at its end)
           vae reconstruct RUN a.png b.jpg        inputs above their reconstructions
           vae interpolate RUN a.png b.png        a morph from one image to another
+          vae traverse RUN                       what each latent dimension does
+          vae encode RUN photos/ --out z.safetensors   latent codes for use elsewhere
           vae explore RUN                        an HTML page where the decoder runs live
           vae decode RUN --z 0.5,-1,...          the image one latent code decodes to
           vae evaluate RUN test-images/          -ELBO and importance-weighted bound
           vae bench --preset rgb64               training and inference speed
         """,
-        subcommands: [Train.self, Sample.self, FitPrior.self, Reconstruct.self, Interpolate.self, Decode.self, Explore.self, Evaluate.self, Inspect.self, Bench.self])
+        subcommands: [Train.self, Sample.self, FitPrior.self, Reconstruct.self, Interpolate.self, Traverse.self, Encode.self,
+                      Decode.self, Explore.self, Evaluate.self, Inspect.self, Bench.self])
 }

@@ -42,11 +42,13 @@ let strace = "/usr/bin/strace"
         }
         #expect(pendingFolder == nil)
         #expect(Set(renamed) == ["config.json", "metrics.jsonl", "reconstructions.png", "samples.png", "report.html",
-                                 "training_state.safetensors", "model.safetensors", "prior.safetensors", "samples-standard.png"])
+                                 "training_state.safetensors", "model.safetensors", "prior.safetensors", "samples-standard.png",
+                                 "traversal.png", "interpolation.png"])
         // The epoch's checkpoint is written last, the training state before the model; then, at the
-        // end of the run, the prior fitted to that model, its pictures and the report.
+        // end of the run, the prior fitted to that model, its pictures, the latent views and the report.
         let end = try #require(renamed.lastIndex(of: "model.safetensors"))
         #expect(renamed[end - 1] == "training_state.safetensors")
-        #expect(renamed[(end + 1)...] == ["prior.safetensors", "samples.png", "samples-standard.png", "report.html"])
+        #expect(renamed[(end + 1)...] == ["prior.safetensors", "samples.png", "samples-standard.png", "traversal.png",
+                                                "interpolation.png", "report.html"])
     }
 }

@@ -22,6 +22,8 @@ import Testing
     @Test func onlyNumbersAreJoined() throws {
         let r = try vae(["train", sampleData, "--lr", "--epochs", "2"], timeout: 60)
         #expect(r.status == 64 && r.stderr.contains("--lr"), "\(r.stderr)")
+        let list = try vae(["decode", sampleData, "--z", "-0.5,1,2"], timeout: 60)
+        #expect(list.status == 1 && !list.stderr.contains("Missing value"), "\(list.stderr)")  // the list reached decode
         let inspect = try vae(["inspect", "--", "-7"], timeout: 60)
         #expect(inspect.status == 1 && inspect.stdout.contains("-7"), "\(inspect.stdout) \(inspect.stderr)")
     }

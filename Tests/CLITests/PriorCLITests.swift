@@ -86,6 +86,10 @@ import TestSupport
                             "--latent", "513", "--out", base + "/wide"])
         #expect(wide.status == 0 && wide.stdout.contains("no prior fitted: the latent has 513 dimensions, above 512"), "\(wide.stdout)")
         #expect(!FileManager.default.fileExists(atPath: base + "/wide/prior.safetensors"))
+        // Without a prior the end of the run still draws the latent views and their report section.
+        #expect(FileManager.default.fileExists(atPath: base + "/wide/traversal.png"))
+        let report = try String(contentsOfFile: base + "/wide/report.html", encoding: .utf8)
+        #expect(report.components(separatedBy: "class=\"kl-bar\"").count - 1 == 513)
         let refused = try vae(["fit-prior", base + "/wide"])
         #expect(refused.status != 0 && refused.stderr.contains("no prior is fitted for a latent of 513 dimensions"), "\(refused.stderr)")
     }

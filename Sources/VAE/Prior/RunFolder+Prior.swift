@@ -8,7 +8,8 @@ extension RunFolder {
 
     /// Fits a prior to `model`'s posterior means of the run's training images, choosing its size
     /// on the validation images; saves prior.safetensors; writes samples.png from it and
-    /// samples-standard.png from N(0, I); rewrites report.html to show both. The end of
+    /// samples-standard.png from N(0, I), and the latent views (writeLatentViews); rewrites
+    /// report.html to show them all. The end of
     /// `vae train` and `vae fit-prior` both come here.
     /// `progress` is told of each mixture tried.
     public func fitPrior(model: Model, batches: ImageBatches, config: RunConfig, stamp: ModelStamp, components: Int? = nil,
@@ -38,8 +39,10 @@ extension RunFolder {
         }
         try grid(prior.mixture).writePNG(to: file(Self.pictureFiles[1]))
         try grid(nil).writePNG(to: file(Self.standardSamplesFile))
+        let kl = try writeLatentViews(model: model, batches: batches)
         try writeReport(config: config, parameterCount: model.network.parameterCount, images: batches.dataset.count,
-                        validationImages: batches.validationIndices.count, skippedFiles: batches.dataset.skipped.count, prior: prior)
+                        validationImages: batches.validationIndices.count, skippedFiles: batches.dataset.skipped.count, prior: prior,
+                        latentKL: kl.isEmpty ? nil : kl)
         return prior
     }
 

@@ -16,7 +16,7 @@ public final class RunFolder {
     /// What a run writes; any other file makes a folder not (only) a run's.
     static var runFiles: Set<String> {
         Set([Checkpoint.configFile, Checkpoint.modelFile, Checkpoint.stateFile, "metrics.jsonl", reportFile, SavedPrior.file,
-             standardSamplesFile] + pictureFiles)
+             standardSamplesFile, traversalFile, interpolationFile] + pictureFiles)
     }
 
     private init(path: String) throws {
@@ -114,10 +114,12 @@ public final class RunFolder {
     }
 
     /// report.html; with `prior`, showing the samples from it and from N(0, I) and their held-out figures.
+    /// With `latentKL`, also the KL bars per latent dimension and the traversal and interpolation pictures.
     public func writeReport(config: RunConfig, parameterCount: Int, images: Int, validationImages: Int, skippedFiles: Int,
-                            prior: SavedPrior? = nil) throws {
+                            prior: SavedPrior? = nil, latentKL: [Double]? = nil) throws {
         try Report.write(folder: path, config: config, metrics: metrics.read(), parameterCount: parameterCount,
-                         images: images, validationImages: validationImages, skippedFiles: skippedFiles, prior: prior)
+                         images: images, validationImages: validationImages, skippedFiles: skippedFiles, prior: prior,
+                         latentKL: latentKL)
     }
 
     /// "Output/<data folder name>-<date>-<time>".

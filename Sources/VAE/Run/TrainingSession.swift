@@ -221,7 +221,12 @@ public final class TrainingSession {
             }
             guard config.model.latent <= PriorFit.maxDimension else {
                 say("no prior fitted: the latent has \(config.model.latent) dimensions, above \(PriorFit.maxDimension); samples are from N(0, I)")
-                say("done: \(folder.path)/report.html, reconstructions.png, samples.png, model.safetensors")
+                let kl = try folder.writeLatentViews(model: viewer, batches: batches)
+                try folder.writeReport(config: config, parameterCount: viewer.network.parameterCount, images: batches.dataset.count,
+                                       validationImages: batches.validationIndices.count, skippedFiles: batches.dataset.skipped.count,
+                                       latentKL: kl.isEmpty ? nil : kl)
+                say("done: \(folder.path)/report.html, reconstructions.png, samples.png, \(RunFolder.traversalFile), "
+                    + "\(RunFolder.interpolationFile), model.safetensors")
                 return .finished
             }
             let prior = try folder.fitPrior(model: viewer, batches: batches, config: config,
@@ -230,7 +235,8 @@ public final class TrainingSession {
             progress.finish()
             say(prior.summary)
             say("done: \(folder.path)/report.html, reconstructions.png, samples.png (fitted prior), "
-                + "\(RunFolder.standardSamplesFile), model.safetensors, \(SavedPrior.file)")
+                + "\(RunFolder.standardSamplesFile), \(RunFolder.traversalFile), \(RunFolder.interpolationFile), "
+                + "model.safetensors, \(SavedPrior.file)")
             return .finished
         case .interrupted: return .interrupted
         case .diverged: return .diverged
