@@ -157,7 +157,11 @@ class BlockVAE(nn.Module):
     def encode(self, x):
         for step in self.enc_steps:
             x = step(x)
-        return self.mu(x), self.logvar(x)
+        mu, logvar = self.mu(x), self.logvar(x)
+        bound = self.cfg.get("latentClamp")
+        if bound:  # NVAE's soft clamp, as SwiftVAE's LatentClamp: mean to ±b, log σ to ±b
+            mu, logvar = bound * torch.tanh(mu / bound), 2 * bound * torch.tanh(logvar / (2 * bound))
+        return mu, logvar
 
     def decode(self, z):
         for step in self.dec_steps:

@@ -40,6 +40,10 @@ extension Train {
         }
         if learnScale { fixed.append(FixedSetting("--learn-scale", given: true, saved: \.model.learnScale)) }
         if let mixtures { fixed.append(FixedSetting("--mixtures", given: mixtures, saved: \.model.mixtureCount)) }
+        if let latentClamp {
+            fixed.append(FixedSetting("--latent-clamp", given: latentClamp > 0 ? latentClamp : nil, saved: \.model.latentClamp,
+                                      show: { $0.map { String(format: "%g", $0) } ?? "0" }))
+        }
         if initialization != .kaiming {
             fixed.append(FixedSetting("--initialization", given: model.initialization, saved: \.model.initialization,
                                       show: { $0.rawValue }))

@@ -10,9 +10,12 @@ import TestSupport
                                    likelihood: .gaussian, logScale: -1, learnScale: true)
 
     /// The full backward pass (Gaussian likelihood with learned scale, beta ≠ 1) against central
-    /// differences of the loss, for a sample of parameters of every tensor.
-    @Test func modelGradientMatchesFiniteDifferences() {
-        let network = Network(config: Self.small)
+    /// differences of the loss, for a sample of parameters of every tensor; also with the heads
+    /// soft-clamped at a bound small enough that the clamp bends the codes (tanh(1) = 0.76).
+    @Test(arguments: [nil, Float(1)]) func modelGradientMatchesFiniteDifferences(clamp: Float?) {
+        var config = Self.small
+        config.latentClamp = clamp
+        let network = Network(config: config)
         let batch = 3
         let trainer = Trainer(network: network, batch: batch, seed: 5, beta: 0.7, shards: 1, threads: 1)
         var rng = TestRandom(12)

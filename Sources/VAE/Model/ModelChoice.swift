@@ -13,6 +13,8 @@ public struct ModelChoice: Sendable {
     public var learnScale = false
     /// Components of the logistic mixture (nil: the default).
     public var mixtures: Int?
+    /// Soft clamp of the posterior heads (ModelConfig.latentClamp); nil or 0: none.
+    public var latentClamp: Float?
     public var initialization: Initialization = .kaiming
     public var activation: Activation = .relu
     /// The family the sizes build: ModelConfig.plain or ModelConfig.resnet.
@@ -95,6 +97,7 @@ public struct ModelChoice: Sendable {
         var config = family(size, channels ?? base?.channels ?? 3, widths, hidden ?? base?.hidden, latent ?? base?.latent ?? 32,
                             likelihood, log(gaussianScale), learnScale, initialization, activation)
         if likelihood == .logistic { config.mixtures = mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
+        if let latentClamp, latentClamp > 0 { config.latentClamp = latentClamp }
         if let problem = config.problem { throw ModelError(problem) }
         return config
     }

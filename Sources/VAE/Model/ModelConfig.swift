@@ -85,6 +85,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var mixtures: Int?
     /// The components a logistic likelihood has, the default filled in.
     public var mixtureCount: Int { mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
+    /// The posterior's mean is soft-clamped to ±b and its log σ to ±b (log-variance ±2b), b·tanh(x/b)
+    /// (LatentClamp); nil: the heads' outputs are used as they are (gray defaults, presets, older runs).
+    public var latentClamp: Float?
 
     public init(size: Int, channels: Int, latent: Int, encoder: [Block], decoder: [Block],
                 likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1), learnScale: Bool = false,
@@ -139,6 +142,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// Why this configuration cannot be built, or nil when it can.
     public var problem: String? {
+        if let latentClamp, !(latentClamp.isFinite && latentClamp >= 0.1 && latentClamp <= 1000) {
+            return "latentClamp \(latentClamp) must be between 0.1 and 1000 (or absent: no clamp)"
+        }
         do {
             _ = try NetworkPlan(config: self)
             return nil
@@ -159,7 +165,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             }
             return parts.map { $0.1.allSatisfy(\.isEmpty) ? $0.0 : "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
         }
-        return "\(describe(encoder)) → latent \(latent) → \(describe(decoder)) → \(likelihood.rawValue)"
+        return "\(describe(encoder)) → latent \(latent)" + (latentClamp.map { " (clamped ±\(String(format: "%g", $0)))" } ?? "")
+            + " → \(describe(decoder)) → \(likelihood.rawValue)"
             + (likelihood == .logistic ? " ×\(mixtureCount)" : "")
     }
 
@@ -167,7 +174,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case size, channels, latent, encoder, decoder, likelihood, logScale, learnScale, initialization
-        case mixtures
+        case mixtures, latentClamp
     }
 
     /// The keys of config.json files written before block lists (the plain family, described by
@@ -190,6 +197,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                       logScale: logScale, learnScale: learnScale,
                       initialization: try c.decodeIfPresent(Initialization.self, forKey: .initialization) ?? .kaiming)
             mixtures = try c.decodeIfPresent(Int.self, forKey: .mixtures)
+            latentClamp = try c.decodeIfPresent(Float.self, forKey: .latentClamp)
             return
         }
         let legacy = try decoder.container(keyedBy: LegacyKeys.self)

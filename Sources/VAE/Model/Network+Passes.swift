@@ -27,6 +27,10 @@ extension Network {
             logVarianceHead.forward(x: x, batch: batch, weight: params + logVarianceOffset,
                                     bias: params + logVarianceOffset + logVarianceHead.weightCount,
                                     y: ws.logVariance.pointer, profiler: prof)
+            if let bound = config.latentClamp {
+                LatentClamp.forward(ws.mean.pointer, count: batch * config.latent, bound: bound)
+                LatentClamp.forward(ws.logVariance.pointer, count: batch * config.latent, bound: 2 * bound)
+            }
         }
     }
 
@@ -129,6 +133,11 @@ extension Network {
         }
         let features = ws.encoderOutputs.last!.pointer, featuresGrad = ws.encoderGrads.last!.pointer
         prof.time(layer: "heads backward") {
+            if let bound = config.latentClamp {
+                LatentClamp.backward(ws.meanGrad.pointer, output: ws.mean.pointer, count: batch * config.latent, bound: bound)
+                LatentClamp.backward(ws.logVarianceGrad.pointer, output: ws.logVariance.pointer, count: batch * config.latent,
+                                     bound: 2 * bound)
+            }
             meanHead.backward(dy: ws.meanGrad.pointer, x: features, batch: batch, weight: params + meanOffset,
                               dWeight: grads + meanOffset, dBias: grads + meanOffset + meanHead.weightCount,
                               dx: featuresGrad, profiler: prof)
