@@ -19,7 +19,7 @@ struct Train: ParsableCommand {
 
         --schedule cosine (with a --warmup-steps linear warm-up), --kl-warmup, --free-bits and --flip change how the run trains; --time-limit 8m trains for a time instead of a number of epochs. All are saved in config.json, and a resumed run continues them bit for bit.
 
-        The model, unless --preset or --model sets it, is chosen for the images: a sample of them sets --size (their usual side, at most 64) and --channels (1 when all are gray). Gray images get the plain family (4×4 stride-2 convolutions down, transposed convolutions up, a hidden layer of 256, latent 16, batch 128) with the Bernoulli likelihood; colour images get the residual family (3×3 convolutions and a residual block at each scale at half the plain widths, upsampling up, latent 64, batch 16) with the discretized logistic mixture, a KL warm-up of 2000 steps and the posterior soft-clamped to ±5 (--latent-clamp). Both keep a constant learning rate, so a run can be extended with --resume --epochs (--schedule cosine to change). These defaults were chosen by training candidates for the same time (README, "How the defaults were chosen"); every flag overrides its part. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
+        The model, unless --preset or --model sets it, is chosen for the images: a sample of them sets --size (their usual side, at most 64) and --channels (1 when all are gray). Gray images get the plain family (4×4 stride-2 convolutions down, transposed convolutions up, a hidden layer of 256, latent 16, batch 128) with the Bernoulli likelihood; colour images get the residual family (3×3 convolutions and a residual block at each scale at half the plain widths, upsampling up, latent 64, batch 16) with the discretized logistic mixture and a KL warm-up of 2000 steps. Both keep a constant learning rate, so a run can be extended with --resume --epochs (--schedule cosine to change). These defaults were chosen by training candidates for the same time (README, "How the defaults were chosen"); every flag overrides its part. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
         """)
 
     @Argument(help: "Folder(s) of training images (not needed with --resume).")
@@ -79,8 +79,8 @@ struct Train: ParsableCommand {
     @Option(help: "Standard deviation of the Gaussian likelihood (with --likelihood gaussian; default 0.1).")
     var gaussianScale: Float?
 
-    @Option(help: ArgumentHelp("Soft-clamp the posterior's mean to ±B and its log σ to ±B, as B·tanh(x/B) (NVAE's soft_clamp5); 0 for none (default: 5 for colour images' defaults, else none).",
-                               discussion: "Near zero the clamp is the identity; it stops one encoder head gone huge from blowing the KL up to 10⁹ nats in a step, which ended two 30-minute colour runs without it."))
+    @Option(help: ArgumentHelp("Soft-clamp the posterior's mean to ±B and its log σ to ±B, as B·tanh(x/B) (NVAE's soft_clamp5); 0 or absent: none.",
+                               discussion: "Near zero the clamp is the identity, and no head can take the KL to infinity. It is not a cure for a run that blows up: on emoji at lr 1e-3 the blow-up still came, and left the codes at the bounds (README, Results)."))
     var latentClamp: Float?
 
     @Flag(help: "Learn the Gaussian likelihood's standard deviation instead of fixing it.")

@@ -14,8 +14,10 @@ public struct ModelDefaults: Sendable, Equatable {
     public var schedule: LearningRateSchedule.Kind
     /// Steps over which β rises from 0 (nil: none).
     public var klWarmup: Int?
-    /// Soft clamp of the posterior heads (nil: none). Colour: 5, NVAE's: two 30-minute emoji runs
-    /// at lr 1e-3 blew up (KL to 10⁹ nats in a step) without it, one of them with --clip-norm.
+    /// Soft clamp of the posterior heads (nil: none, for both). Measured on a 30-minute emoji run at
+    /// lr 1e-3: the clamp at 5 did not prevent the blow-up that ends such runs (epoch 48 instead of
+    /// 39); the codes then sat at the clamp's bounds, where tanh has no slope, and the run went on
+    /// broken instead of stopping at non-finite steps with its last good weights.
     public var latentClamp: Float? = nil
 
     /// Gray images: the plain family with Bernoulli, so that bounds stay comparable with other
@@ -35,6 +37,6 @@ public struct ModelDefaults: Sendable, Equatable {
         }
         return ModelDefaults(architecture: .resnet, likelihood: .logistic,
                              widths: ModelChoice.defaultWidths(size: size).map { Swift.max(1, $0 / 2) }, hidden: nil,
-                             latent: 64, batch: 16, schedule: .constant, klWarmup: 2000, latentClamp: 5)
+                             latent: 64, batch: 16, schedule: .constant, klWarmup: 2000)
     }
 }
