@@ -147,22 +147,26 @@ public final class ImageDataset: @unchecked Sendable {
             }
         }
         var kept: [String] = [], skipped: [SkippedFile] = []
-        var compact = [UInt8]()
-        compact.reserveCapacity(buffer.count)
-        for i in 0..<total where !notImages[i] {
-            if let reason = errors[i] {
-                skipped.append(SkippedFile(path: files[i], reason: reason))
-            } else {
-                kept.append(files[i])
-                compact.append(contentsOf: buffer[(i * per)..<((i + 1) * per)])
+        // Kept images are moved down within the one buffer (never forward, so a move never
+        // overwrites an image not yet moved); a second, compacted array would hold the data twice.
+        buffer.withUnsafeMutableBufferPointer { raw in
+            guard let base = raw.baseAddress else { return }
+            for i in 0..<total where !notImages[i] {
+                if let reason = errors[i] {
+                    skipped.append(SkippedFile(path: files[i], reason: reason))
+                } else {
+                    if kept.count != i { memmove(base + kept.count * per, base + i * per, per) }
+                    kept.append(files[i])
+                }
             }
         }
+        buffer.removeLast(buffer.count - kept.count * per)
         guard !kept.isEmpty else {
             throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: skipped, notes: scan.notes.map(\.description))
         }
         paths = kept
         count = kept.count
-        bytes = compact
+        bytes = buffer
         self.skipped = skipped
         notes = scan.notes.map(\.description) + large.compactMap { $0 }
     }
