@@ -25,6 +25,8 @@ import ImageIO
         // b.png is image 0: its left column averages 0/4 over a 2-pixel-wide area, its right is white.
         let gray = dataset.image(0).pixels
         #expect(gray == [0, 1, 0, 1])
+        // broken.png sorts between b.png and c.png: the images after it moved down over its place.
+        #expect(dataset.image(1).pixels.map { ($0 * 255).rounded() } == [128, 255, 128, 255])
         #expect(dataset.image(2).pixels.map { ($0 * 255).rounded() } == [64, 255, 64, 255])
     }
 
