@@ -41,10 +41,13 @@ let package = Package(
         // because the shim sets the calling thread's team size itself.
         .target(name: "CBF16", linkerSettings: [.linkedLibrary("dnnl", .when(platforms: [.linux])),
                                                 .linkedLibrary("gomp", .when(platforms: [.linux]))]),
+        // MPI for `mpirun -np N vae train`: Open MPI is dlopen'ed at run time (see mpi_shim.c), so
+        // building and running vae never needs it; only libdl is linked.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "ImageIO", dependencies: ["CPNG", "CJPEG", "CGIF"], swiftSettings: fast),
         .target(name: "VAECore", dependencies: ["CFloatEnv", "CBF16", .target(name: "CBLAS", condition: .when(platforms: [.linux]))], swiftSettings: fast,
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "VAE", dependencies: ["VAECore", "ImageIO"], swiftSettings: fast),
+        .target(name: "VAE", dependencies: ["VAECore", "ImageIO", "CMPI"], swiftSettings: fast),
         .executableTarget(name: "vae", dependencies: [
             "VAE", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

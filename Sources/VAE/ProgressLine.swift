@@ -7,11 +7,15 @@ public final class ProgressLine: @unchecked Sendable {
     private var drawn = false
     private let lock = NSLock()
 
-    public init(terminal: Bool = isatty(STDERR_FILENO) == 1) { isTerminal = terminal }
+    /// Draws nothing at all (the ranks of an mpirun job other than rank 0).
+    public let silent: Bool
+
+    public init(terminal: Bool = isatty(STDERR_FILENO) == 1, silent: Bool = false) { (isTerminal, self.silent) = (terminal, silent) }
 
     /// On a terminal, redraws the line (at most 10 times a second unless `force`); otherwise
     /// prints it as a line of its own only when `force`.
     public func update(_ text: String, force: Bool = false) {
+        guard !silent else { return }
         lock.lock()
         defer { lock.unlock() }
         let now = Date().timeIntervalSince1970

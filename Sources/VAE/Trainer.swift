@@ -39,6 +39,10 @@ public final class Trainer: @unchecked Sendable {
     /// The layers' products: .fp32, or .bf16 (a resolved PrecisionChoice, never .auto).
     public var precision: Precision = .fp32
     public let workspaces: [Workspace]
+    /// Under mpirun: this rank computes only its own contiguous shards, and every shard's
+    /// gradient, losses and KL sums are broadcast from its owner, so every rank sums all shards
+    /// in shard order exactly as one process does (the same weights, bit for bit).
+    public var cluster: Cluster?
     let summed: Buffer
     /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
     var squares = [Double](repeating: 0, count: Trainer.reductionPieces)
@@ -90,7 +94,10 @@ public final class Trainer: @unchecked Sendable {
         let noise = RandomStream(seed: seed, purpose: .noise, detail: noiseIndex)
         let scale = 1 / Float(count), freeBits = self.freeBits, klSums = self.klSums
         // The parameters stay fixed until Adam runs below: bf16 products may round each weight once per shard.
-        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+        // Under mpirun this process runs its own shards only (Cluster).
+        let own = cluster?.ownShards(of: shards) ?? 0..<shards
+        Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+            let s = own.lowerBound + i
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             ws.grads.zero()
             (klSums + s * latent).update(repeating: 0, count: latent)
@@ -110,17 +117,20 @@ public final class Trainer: @unchecked Sendable {
         // Free bits need the whole batch's KL per dimension before any shard's backward pass.
         var flooredKL: Double?
         if let freeBits {
+            exchangeKLSums(count: count)
             var means = [Double](repeating: 0, count: latent)
             for s in 0..<shards { for j in 0..<latent { means[j] += klSums[s * latent + j] } }
             let floor = freeBitsKL(meanPerDimension: means.map { $0 / Double(count) }, floor: Double(freeBits))
             flooredKL = floor.kl
-            Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+            Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+                let s = own.lowerBound + i
                 let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
                 guard b > 0 else { return }
                 network.dropKLGradient(floored: floor.floored, batch: b, in: ws)
                 network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
             } } }
         }
+        exchangeShards(count: count)
         var reconstruction = 0.0, kl = 0.0
         for s in 0..<shards {
             let b = shardRange(s, count: count).count
@@ -155,6 +165,26 @@ public final class Trainer: @unchecked Sendable {
         }
         result.applied = true
         return result
+    }
+
+    /// Under MPI: each shard's per-dimension KL sums, from the rank that computed them.
+    func exchangeKLSums(count: Int) {
+        guard let cluster else { return }
+        let latent = network.config.latent
+        for s in 0..<shards { cluster.broadcast(klSums + s * latent, count: latent, from: cluster.owner(ofShard: s, of: shards)) }
+    }
+
+    /// Under MPI: each shard's gradient and per-image losses, from the rank that computed them.
+    /// Whole shard gradients travel (not partial sums), so the sum below keeps one process's order.
+    func exchangeShards(count: Int) {
+        guard let cluster else { return }
+        for s in 0..<shards {
+            let root = cluster.owner(ofShard: s, of: shards), ws = workspaces[s], b = shardRange(s, count: count).count
+            cluster.broadcast(ws.grads.pointer, count: network.parameterCount, from: root)
+            guard b > 0 else { continue }
+            ws.reconstruction.withUnsafeMutableBufferPointer { cluster.broadcast($0.baseAddress!, count: b, from: root) }
+            ws.kl.withUnsafeMutableBufferPointer { cluster.broadcast($0.baseAddress!, count: b, from: root) }
+        }
     }
 
     /// summed = Σ_shards grads (in shard order); returns the global L2 norm of the sum.

@@ -231,23 +231,60 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        let cluster: Cluster?
+        do { cluster = try Cluster.start() } catch { throw RunFailure("\(error)") }
+        guard let cluster else { return try train(rank: nil) }
+        let rank = RankFolder(cluster: cluster)
+        // Rank 0 speaks for the job: the others' ordinary messages (printed before the session
+        // exists, too) go nowhere; their errors still reach stderr.
+        if cluster.rank != 0 { freopen("/dev/null", "w", stdout) }
+        do {
+            try train(rank: rank)
+        } catch let exit as ExitCode {
+            rank.cleanUp()
+            cluster.finish()
+            throw exit
+        } catch {
+            rank.fail(error)
+        }
+        rank.cleanUp()
+        cluster.finish()
+    }
+
+    /// One process's training; under mpirun, `rank` says where this rank trains and rank 0 alone speaks.
+    func train(rank: RankFolder?) throws {
+        let speaks = rank?.cluster.rank ?? 0 == 0
         let resources = TrainingSession.Resources(threads: threads.threads,
                                                   decode: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)),
-                                                  say: { print($0) }, warn: warn,
+                                                  progress: ProgressLine(silent: !speaks),
+                                                  say: { if speaks { print($0) } }, warn: { if speaks { warn($0) } },
                                                   memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget())
         let session: TrainingSession
         do {
             if let resume {
-                session = try TrainingSession.resume(resume, epochs: epochs, data: data, limit: limit,
+                session = try TrainingSession.resume(try rank?.resumePath(resume) ?? resume, epochs: epochs, data: data, limit: limit,
                                                      fixed: try fixedSettings(), resources: resources)
             } else {
-                session = try TrainingSession.start(try newRunConfig(), data: data, in: out ?? RunFolder.defaultPath(for: data[0]),
-                                                    force: force, resources: resources)
+                let path = out ?? RunFolder.defaultPath(for: data[0])
+                session = try TrainingSession.start(try newRunConfig(), data: data, in: rank?.newRunPath(path) ?? path,
+                                                    force: force || (rank?.scratch != nil), resources: resources)
             }
         } catch let error as ValidationError {
             throw error
         } catch {
             throw RunFailure("\(error)")
+        }
+        if let rank {
+            // Each rank's clock would estimate its own step count for the schedule.
+            guard session.config.training.timeLimit == nil else {
+                throw RunFailure("--time-limit does not work under mpirun yet: train a number of --epochs")
+            }
+            // A rank beyond the shard count would have no work: refused rather than idle.
+            guard rank.cluster.size <= session.trainer.shards else {
+                throw RunFailure("mpirun -np \(rank.cluster.size): each batch is cut into \(session.trainer.shards) shards "
+                                 + "(training.shards in config.json), one rank's work at least; run at most \(session.trainer.shards) ranks")
+            }
+            session.trainer.cluster = rank.cluster
         }
         let outcome: TrainingSession.Outcome
         do {

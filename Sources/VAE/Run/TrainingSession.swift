@@ -211,7 +211,8 @@ public final class TrainingSession {
             + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
         try folder.metrics.trim(after: loop.state.epoch)
         let outcome = try StopRequest.catchingInterrupt { requested in
-            loop.stopRequested = requested
+            // Under mpirun a signal may reach one rank only: every rank must stop at the same step.
+            loop.stopRequested = { [trainer] in trainer.cluster.map { $0.any(requested()) } ?? requested() }
             return try loop.run()
         }
         switch outcome {

@@ -1,0 +1,21 @@
+// CMPI: the few MPI calls data-parallel training needs, loaded from Open MPI at run time.
+#pragma once
+#include <stddef.h>
+
+/// Loads libmpi.so.40 and calls MPI_Init_thread (funneled: only the main thread calls MPI).
+/// Returns 0 on success; otherwise writes a one-line reason into `why` and returns -1.
+int vae_mpi_init(char *why, size_t whyCapacity);
+int vae_mpi_rank(void);
+int vae_mpi_size(void);
+/// In-place broadcasts from `root` to every rank of MPI_COMM_WORLD. Return MPI's status (0 = success).
+int vae_mpi_bcast_floats(float *data, long count, int root);
+int vae_mpi_bcast_doubles(double *data, long count, int root);
+int vae_mpi_bcast_bytes(void *data, long count, int root);
+/// In-place sums (over ranks) and maxima.
+int vae_mpi_allreduce_sum_doubles(double *data, long count);
+int vae_mpi_allreduce_sum_floats(float *data, long count);
+int vae_mpi_allreduce_max_ints(int *data, long count);
+int vae_mpi_barrier(void);
+/// Ends every rank of the job with `code`.
+void vae_mpi_abort(int code);
+int vae_mpi_finalize(void);

@@ -1,0 +1,69 @@
+// Cluster: the ranks of an mpirun job (Open MPI, loaded at run time through CMPI), or nil for a plain process.
+import CMPI
+import Foundation
+
+public final class Cluster: @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+
+    private init(rank: Int, size: Int) { (self.rank, self.size) = (rank, size) }
+
+    /// True when mpirun started this process: only then is Open MPI loaded, so plain `vae`
+    /// never touches libmpi and runs on machines without it.
+    public static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+    }
+
+    /// Initialises MPI when launched by mpirun; nil otherwise. Throws with a one-line reason
+    /// when mpirun started us but Open MPI cannot be loaded.
+    public static func start() throws -> Cluster? {
+        guard launchedByMPI else { return nil }
+        var why = [CChar](repeating: 0, count: 512)
+        guard vae_mpi_init(&why, why.count) == 0 else {
+            throw RunError.invalid("mpirun started vae but " + String(cString: why))
+        }
+        return Cluster(rank: Int(vae_mpi_rank()), size: Int(vae_mpi_size()))
+    }
+
+    /// The shards of `shards` that this rank computes: a contiguous slice, so rank order is shard order.
+    public func ownShards(of shards: Int) -> Range<Int> { Parallel.slice(shards, part: rank, of: size) }
+
+    /// The rank that computes shard `s`.
+    public func owner(ofShard s: Int, of shards: Int) -> Int {
+        (0..<size).first { Parallel.slice(shards, part: $0, of: size).contains(s) } ?? 0
+    }
+
+    public func broadcast(_ data: UnsafeMutablePointer<Float>, count: Int, from root: Int) {
+        check(vae_mpi_bcast_floats(data, count, Int32(root)), "broadcast")
+    }
+
+    public func broadcast(_ data: UnsafeMutablePointer<Double>, count: Int, from root: Int) {
+        check(vae_mpi_bcast_doubles(data, count, Int32(root)), "broadcast")
+    }
+
+    /// True on every rank when any rank passes true (the stop request every rank must agree on).
+    public func any(_ flag: Bool) -> Bool {
+        var v: Int32 = flag ? 1 : 0
+        check(vae_mpi_allreduce_max_ints(&v, 1), "allreduce")
+        return v != 0
+    }
+
+    public func barrier() { check(vae_mpi_barrier(), "barrier") }
+
+    /// Ends the whole job (every rank) with `code`.
+    public func abort(_ code: Int32) -> Never {
+        vae_mpi_abort(code)
+        exit(code)
+    }
+
+    public func finish() { _ = vae_mpi_finalize() }
+
+    // Open MPI's default error handler aborts the job on a failed call; a nonzero status here
+    // means someone changed that, and going on would silently diverge the ranks.
+    private func check(_ status: Int32, _ what: String) {
+        guard status != 0 else { return }
+        FileHandle.standardError.write(Data("error: MPI \(what) failed (status \(status)) on rank \(rank)\n".utf8))
+        abort(1)
+    }
+}

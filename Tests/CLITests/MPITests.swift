@@ -1,0 +1,152 @@
+// `mpirun -np 2 vae train` against one process: the same weights and training state, bit for bit; resume, Ctrl-C and a dying rank under MPI.
+import Foundation
+import Testing
+import TestSupport
+
+/// mpirun on the PATH, or nil (the tests then skip and say why; CI installs Open MPI).
+func mpirunPath() -> String? {
+    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+    return paths.map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// A started `mpirun -np 2 vae …` (as root, on however few cores), with its output collected.
+final class MPIJob: @unchecked Sendable {
+    let process = Process()
+    private let out = Pipe(), err = Pipe()
+    private var outData = Data(), errData = Data()
+    private let group = DispatchGroup()
+
+    init(_ mpirun: String, ranks: Int = 2, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", try vaeBinary().path] + arguments
+        (process.standardOutput, process.standardError) = (out, err)
+        try process.run()
+        group.enter()
+        DispatchQueue.global().async { self.outData = self.out.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+        group.enter()
+        DispatchQueue.global().async { self.errData = self.err.fileHandleForReading.readDataToEndOfFile(); self.group.leave() }
+    }
+
+    /// The job's status and output, or nil when it has not ended after `timeout` seconds (it is then killed).
+    func wait(timeout: Double = 120) -> Result? {
+        guard group.wait(timeout: .now() + timeout) == .success else {
+            kill(process.processIdentifier, SIGKILL)
+            return nil
+        }
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// The pid of rank `rank` (a child of mpirun, told by the environment Open MPI gives it).
+    func pid(ofRank rank: Int) -> pid_t? {
+        let children = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
+                                    encoding: .utf8)) ?? ""
+        return children.split(separator: " ").compactMap { pid_t($0) }.first { pid in
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environ.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=\(rank)" }
+        }
+    }
+}
+
+/// A safetensors file as (header with the run id and the wall-clock seconds blanked, tensor bytes):
+/// everything two runs of the same training must share.
+func comparableState(_ path: String) throws -> (String, Data) {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    var header = String(decoding: data.subdata(in: 8..<(8 + n)), as: UTF8.self)
+    for key in ["run_id", "train_seconds"] {
+        header = header.replacingOccurrences(of: "\"\(key)\":\"[^\"]*\"", with: "\"\(key)\":\"\"", options: .regularExpression)
+    }
+    // The header's padding follows its length, which the blanked values changed.
+    header = header.trimmingCharacters(in: .whitespaces)
+    return (header, data.subdata(in: (8 + n)..<data.count))
+}
+
+/// metrics.jsonl without the timings.
+func metricsWithoutTimings(_ run: String) throws -> [String] {
+    try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+        line.split(separator: ",").filter { !$0.contains("imagesPerSecond") && !$0.contains("elapsedSeconds") }.joined(separator: ",")
+    }
+}
+
+@Suite(.serialized) struct MPITests {
+    let tiny = ["--size", "16", "--widths", "8,16", "--latent", "4", "--batch", "6", "--seed", "3"]
+
+    func expectSameTraining(_ a: String, _ b: String, _ what: String) throws {
+        let modelA = try Data(contentsOf: URL(fileURLWithPath: a + "/model.safetensors"))
+        let modelB = try Data(contentsOf: URL(fileURLWithPath: b + "/model.safetensors"))
+        #expect(modelA == modelB, "\(what): model.safetensors differs")
+        let stateA = try comparableState(a + "/training_state.safetensors")
+        let stateB = try comparableState(b + "/training_state.safetensors")
+        #expect(stateA.0 == stateB.0, "\(what): the training state's header differs")
+        #expect(stateA.1 == stateB.1, "\(what): the training state's tensors differ")
+        #expect(try metricsWithoutTimings(a) == metricsWithoutTimings(b), "\(what): metrics differ")
+    }
+
+    /// Two ranks train what one process trains, bit for bit; rank 0 alone speaks and writes; a
+    /// run stopped after epoch 1 and resumed under MPI to epoch 2 ends the same way too.
+    @Test func twoRanksEqualOneProcessAndResumeExactly() throws {
+        guard let mpirun = mpirunPath() else {
+            print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
+            return
+        }
+        let base = temporaryFolder("vae-mpi")
+        let scratch = { Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("vae-rank") }) }
+        let before = try scratch()
+        let data = FileManager.default.currentDirectoryPath + "/Datasets/sample"
+        let one = try vae(["train", data, "--epochs", "2", "--out", base + "/one"] + tiny)
+        #expect(one.status == 0, "\(one.stderr)")
+        let two = try MPIJob(mpirun, ["train", data, "--epochs", "2", "--out", base + "/two"] + tiny).wait()
+        #expect(two?.status == 0, "\(two?.stderr ?? "mpirun did not finish")")
+        #expect(two?.stdout.components(separatedBy: "training in ").count == 2, "one rank speaks: \(two?.stdout ?? "")")
+        try expectSameTraining(base + "/one", base + "/two", "2 ranks against 1 process")
+        let first = try MPIJob(mpirun, ["train", data, "--epochs", "1", "--out", base + "/split"] + tiny).wait()
+        #expect(first?.status == 0, "\(first?.stderr ?? "mpirun did not finish")")
+        let second = try MPIJob(mpirun, ["train", "--resume", base + "/split", "--epochs", "2"]).wait()
+        #expect(second?.status == 0, "\(second?.stderr ?? "mpirun did not finish")")
+        try expectSameTraining(base + "/one", base + "/split", "resumed under MPI")
+        // The other rank's scratch copies are gone.
+        let left = try scratch().subtracting(before)
+        #expect(left.isEmpty, "scratch folders left: \(left)")
+    }
+
+    /// A rank killed mid-run ends the whole job with mpirun's message, not a hang. SIGTERM to one
+    /// rank alone (rank 1, which writes nothing) stops every rank at the same step, with rank 0's
+    /// checkpoint, which resumes: the ranks agree on the stop after every step.
+    @Test func aKilledRankEndsTheJobAndSIGTERMToOneRankStopsAll() throws {
+        guard let mpirun = mpirunPath() else {
+            print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
+            return
+        }
+        let base = temporaryFolder("vae-mpi-kill")
+        let data = FileManager.default.currentDirectoryPath + "/Datasets/sample"
+        for (name, stop) in [("killed", "kill -9"), ("interrupted", "SIGTERM")] {
+            let job = try MPIJob(mpirun, ["train", data, "--epochs", "1000", "--out", base + "/" + name] + tiny)
+            // Wait for the first checkpoint: both ranks are then in the training loop.
+            let start = Date()
+            while !FileManager.default.fileExists(atPath: base + "/\(name)/training_state.safetensors"),
+                  Date().timeIntervalSince(start) < 60 { usleep(50_000) }
+            if stop == "kill -9" {
+                let victim = try #require(job.pid(ofRank: 1), "rank 1's process not found")
+                kill(victim, SIGKILL)
+                let r = try #require(job.wait(timeout: 30), "the job hung after rank 1 died")
+                #expect(r.status != 0)
+                #expect(r.stderr.contains("rank 1") && r.stderr.contains("signal 9"), "\(r.stderr)")
+                // A rank killed outright cannot remove its scratch copy.
+                try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "vae-rank1-\(victim)")
+            } else {
+                let signalled = try #require(job.pid(ofRank: 1), "rank 1's process not found")
+                kill(signalled, SIGTERM)
+                let r = try #require(job.wait(timeout: 30), "the job hung after SIGTERM")
+                #expect(r.stdout.contains("interrupted: checkpoint saved"), "\(r.stdout)\n\(r.stderr)")
+                let resumed = try MPIJob(mpirun, ["train", "--resume", base + "/" + name, "--epochs", "1000"])
+                var rank1: pid_t?
+                for _ in 0..<200 where rank1 == nil { usleep(50_000); rank1 = resumed.pid(ofRank: 1) }
+                if let rank1 { usleep(500_000); kill(rank1, SIGTERM) } else { kill(resumed.process.processIdentifier, SIGKILL) }
+                let again = try #require(resumed.wait(timeout: 30), "the resumed job hung after SIGTERM")
+                #expect(again.stdout.contains("resuming in"), "\(again.stdout)\n\(again.stderr)")
+            }
+        }
+    }
+}
