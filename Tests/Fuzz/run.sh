@@ -25,7 +25,7 @@ mkdir -p "$out/obj" "$out/bin" "$out/logs" "$out/seeds" "$out/corpus" "$out/arti
 build() {
     local obj=$out/obj mods=$out/obj/modulemaps
     echo "fuzz: building into $out"
-    for c in CPNG:png_shim CJPEG:jpeg_shim CGIF:gif_shim CFloatEnv:float_env CBF16:bf16_round CBF16:cpu_features CBF16:dnnl_gemm; do
+    for c in CPNG:png_shim CJPEG:jpeg_shim CGIF:gif_shim CFloatEnv:float_env CBF16:bf16_round CBF16:cpu_features CBF16:dnnl_gemm CMPI:mpi_shim; do
         local mod=${c%%:*} file=${c##*:}
         local header=$(ls "$root/Sources/$mod/include/"*.h)
         mkdir -p "$mods/$mod"
@@ -33,7 +33,7 @@ build() {
         "$clang" -O1 -g -fsanitize=fuzzer-no-link,address -I "$root/Sources/$mod/include" \
             -c "$root/Sources/$mod/$file.c" -o "$obj/$file.o"
     done
-    local includes=(-I "$obj" -I "$mods/CPNG" -I "$mods/CJPEG" -I "$mods/CGIF" -I "$mods/CFloatEnv" -I "$mods/CBF16" -I "$root/Sources/CBLAS")
+    local includes=(-I "$obj" -I "$mods/CPNG" -I "$mods/CJPEG" -I "$mods/CGIF" -I "$mods/CFloatEnv" -I "$mods/CBF16" -I "$mods/CMPI" -I "$root/Sources/CBLAS")
     module() {  # name, sanitizers, sources...
         local name=$1 sanitize=$2; shift 2
         "$swiftc" -O -g -sanitize="$sanitize" -enable-testing -parse-as-library -wmo -module-name "$name" \
@@ -45,9 +45,9 @@ build() {
     module VAE fuzzer,address $(find "$root/Sources/VAE" -name '*.swift' | sort)
     for t in png jpeg exif safetensors config; do
         local deps=("$obj/ImageIO.o" "$obj/png_shim.o" "$obj/jpeg_shim.o" "$obj/gif_shim.o")
-        [ "$t" = safetensors ] || [ "$t" = config ] && deps+=("$obj/VAE.o" "$obj/VAECore.o" "$obj/float_env.o" "$obj/bf16_round.o" "$obj/cpu_features.o" "$obj/dnnl_gemm.o")
+        [ "$t" = safetensors ] || [ "$t" = config ] && deps+=("$obj/VAE.o" "$obj/VAECore.o" "$obj/float_env.o" "$obj/bf16_round.o" "$obj/cpu_features.o" "$obj/dnnl_gemm.o" "$obj/mpi_shim.o")
         "$swiftc" -O -g -sanitize=fuzzer,address -parse-as-library -use-ld=lld "${includes[@]}" \
-            "$root/Tests/Fuzz/fuzz_$t.swift" "${deps[@]}" -lpng16 -lz -ljpeg -lgif -lopenblas -ldnnl -lgomp -o "$out/bin/fuzz_$t"
+            "$root/Tests/Fuzz/fuzz_$t.swift" "${deps[@]}" -lpng16 -lz -ljpeg -lgif -lopenblas -ldnnl -lgomp -ldl -o "$out/bin/fuzz_$t"
     done
     "$clang" -O1 "$root/Tests/Fuzz/jpegwrite.c" -ljpeg -o "$out/bin/jpegwrite"
 }
