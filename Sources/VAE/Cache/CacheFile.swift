@@ -75,8 +75,9 @@ public struct CacheFile: Sendable, Equatable {
     }
     static let hashSeed: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    /// Reads and checks a whole cache file held in `raw` (mapped): header, index and every block of images.
-    public static func parse(_ raw: UnsafeRawBufferPointer, path: String) throws -> CacheFile {
+    /// Reads and checks a whole cache file held in `raw` (mapped): header, index and, unless
+    /// `checkImages` is false, every block of images against its checksum.
+    public static func parse(_ raw: UnsafeRawBufferPointer, path: String, checkImages: Bool = true) throws -> CacheFile {
         func fail(_ reason: String) -> CacheFileError { CacheFileError(path: path, reason: reason) }
         let size = raw.count
         guard size > 0 else { throw fail("empty image cache") }
@@ -156,7 +157,7 @@ public struct CacheFile: Sendable, Equatable {
         guard metaChecksum(raw, keyBytes: keyBytes, indexOffset: indexOffset) == stored else {
             throw fail("damaged image cache: the checksum of its header and index does not match")
         }
-        for b in 0..<blocks {
+        for b in 0..<(checkImages ? blocks : 0) {
             let first = b * blockImages, n = Swift.min(blockImages, count - first)
             let start = imagesOffset + first * record
             var h = hashSeed

@@ -104,7 +104,7 @@ public struct DatasetCache: Sendable {
 
         init(file: CacheFile, storage: ImageBytes.Storage) { (self.file, self.storage) = (file, storage) }
 
-        static func open(_ path: String, key: String, recordBytes: Int) throws -> Opened? {
+        static func open(_ path: String, key: String, recordBytes: Int, checkImages: Bool = true) throws -> Opened? {
             let fail = { (reason: String) in CacheFileError(path: path, reason: reason) }
             // O_NONBLOCK: a FIFO put in the cache's place must not hang the run.
             let fd = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -122,7 +122,7 @@ public struct DatasetCache: Sendable {
             }
             // The storage unmaps when it goes, also when the file is refused below.
             let storage = ImageBytes.Storage(mapping: map, mappedLength: size)
-            let file = try CacheFile.parse(UnsafeRawBufferPointer(start: map, count: size), path: path)
+            let file = try CacheFile.parse(UnsafeRawBufferPointer(start: map, count: size), path: path, checkImages: checkImages)
             guard file.key == key, file.recordBytes == recordBytes else {
                 throw fail("an image cache of other folders or settings (the file name's hash collided, or it was renamed)")
             }
@@ -234,8 +234,10 @@ public struct DatasetCache: Sendable {
             }
             // Train from the file's pages rather than the buffer, which goes: the kernel can then
             // drop and reread them under pressure. Another run may have renamed its own file over
-            // ours meanwhile: only ours (the same checksum) is used.
-            if let written = try? Opened.open(path, key: key, recordBytes: per), written.file.checksum == checksum {
+            // ours meanwhile: only ours (the same checksum over header and index, which holds the
+            // images' block checksums) is used. Its images are not read again here, so that their
+            // pages come in only after the buffer is gone, and memory never holds two copies.
+            if let written = try? Opened.open(path, key: key, recordBytes: per, checkImages: false), written.file.checksum == checksum {
                 loaded.bytes = written.images
                 report.mapped = true
             }
