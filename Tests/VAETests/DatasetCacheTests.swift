@@ -169,4 +169,21 @@ import ImageIO
                 == ["0:a.png", "0:sub/b.png", "1:"])
         #expect(DatasetCache.relativeNames(["/abs/data/a.png"], folders: ["/abs/data"]) == ["0:a.png"])
     }
+
+    /// The format as its header comment describes it, written independently by the fuzzers' seed
+    /// maker (Tests/Fuzz/make_corpus.py, cache_file): read, and written again byte for byte.
+    @Test func theFormatMatchesAnIndependentWriter() throws {
+        let url = try #require(Bundle.module.url(forResource: "cache-python", withExtension: "vaecache", subdirectory: "Fixtures"))
+        let bytes = [UInt8](try Data(contentsOf: url))
+        let file = try bytes.withUnsafeBytes { try CacheFile.parse($0, path: url.path) }
+        #expect(file.key == "SwiftVAE image cache, preparation 1\nfolder /data\nsize 2 channels 3")
+        #expect(file.recordBytes == 12 && file.imageCount == 3 && file.imagesOffset == 4096)
+        #expect(file.entries.map(\.name) == ["0:a.png", "0:b.txt", "0:broken.png", "0:sub/c.png", "0:sub/d.png"])
+        #expect(file.entries.map(\.slot) == [0, -1, -2, 1, 2] && file.entries[2].reason == "truncated PNG")
+        #expect(file.entries[0].size == 70 && file.entries[0].mtime == 1_700_000_000_123_456_789)
+        let images = (0..<3).flatMap { i in (0..<12).map { UInt8((i * 7 + $0) % 256) } }
+        #expect(Array(bytes[4096..<(4096 + 36)]) == images)
+        let again = images.withUnsafeBytes { CacheFile.encoded(key: file.key, recordBytes: 12, images: $0, entries: file.entries) }
+        #expect(again == bytes)
+    }
 }

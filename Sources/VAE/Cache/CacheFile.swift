@@ -181,7 +181,7 @@ public struct CacheFile: Sendable, Equatable {
     /// The file in three parts: `head` (header, key, padding), then the images, then `tail`
     /// (padding and the index). `images` holds the kept images' records in slot order.
     static func encode(key: String, recordBytes: Int, images: UnsafeRawBufferPointer, entries: [Entry]) -> (head: [UInt8], tail: [UInt8]) {
-        precondition(recordBytes > 0 && images.count % recordBytes == 0)
+        precondition(recordBytes > 0 && images.count % recordBytes == 0 && entries.count { $0.slot >= 0 } == images.count / recordBytes)
         let count = images.count / recordBytes, keyUTF8 = Array(key.utf8)
         let blockImages = blockImages(recordBytes: recordBytes)
         let blocks = count == 0 ? 0 : (count - 1) / blockImages + 1
@@ -220,6 +220,12 @@ public struct CacheFile: Sendable, Equatable {
         index.withUnsafeBytes { hash($0, into: &h) }
         withUnsafeBytes(of: h.littleEndian) { head.replaceSubrange(88..<96, with: $0) }
         return (head, tail)
+    }
+
+    /// The whole file in memory (for tests and the fuzzer; `write` streams the images instead).
+    public static func encoded(key: String, recordBytes: Int, images: UnsafeRawBufferPointer, entries: [Entry]) -> [UInt8] {
+        let (head, tail) = encode(key: key, recordBytes: recordBytes, images: images, entries: entries)
+        return head + Array(images) + tail
     }
 
     /// Writes the file through a temporary in the same folder, fsync and rename (AtomicFile), so
