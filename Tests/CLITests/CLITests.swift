@@ -90,7 +90,7 @@ func pngSize(_ path: String) throws -> (Int, Int) {
     @Test func helpExplainsEverySubcommand() throws {
         let r = try vae(["--help"])
         #expect(r.status == 0)
-        for command in ["train", "sample", "fit-prior", "reconstruct", "interpolate", "traverse", "encode", "decode", "explore", "evaluate", "inspect", "bench"] {
+        for command in ["train", "sample", "fit-prior", "reconstruct", "interpolate", "traverse", "encode", "decode", "explore", "evaluate", "inspect", "cache", "bench"] {
             #expect(r.stdout.contains(command), "\(command) missing from --help")
             let sub = try vae([command, "--help"])
             #expect(sub.status == 0 && sub.stdout.contains("USAGE"), "vae \(command) --help")

@@ -32,6 +32,25 @@ import VAE
         #expect(r.status == 0 && r.stdout.contains(testCacheFolder + "/"), "\(r.stdout)")
     }
 
+    /// Two runs writing one cache at once leave a whole file (one or the other), never a mix.
+    @Test func twoRunsSharingACacheNeverCorruptIt() throws {
+        let data = try makeImageFolder(count: 60), cache = temporaryFolder("vae-cli-cache-shared")
+        for round in 0..<3 {
+            // A changed file makes both runs rewrite the cache.
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(Double(round + 1))],
+                                                  ofItemAtPath: data + "/img-000.png")
+            let runs = try (0..<2).map { _ in try VAEProcess(["cache", data, "--size", "16", "--channels", "3", "--cache", cache]) }
+            for run in runs {
+                let r = run.wait()
+                #expect(r.status == 0 && !r.stderr.contains("warning"), "\(r.stderr)")
+            }
+            #expect(Self.cacheFiles(cache).count == 1)
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).count == 1, "a temporary was left")
+            let r = try vae(["cache", data, "--size", "16", "--channels", "3", "--cache", cache])
+            #expect(r.status == 0 && r.stdout.contains("images: 60 from the cache") && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
+        }
+    }
+
     @Test func noCacheWritesNothing() throws {
         let data = try makeImageFolder(count: 6), base = temporaryFolder("vae-cli-nocache")
         // Run where Output/cache would be the default, without VAE_CACHE.

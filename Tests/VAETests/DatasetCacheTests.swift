@@ -164,6 +164,16 @@ import ImageIO
         #expect(!FileManager.default.fileExists(atPath: dead) && FileManager.default.fileExists(atPath: live))
     }
 
+    /// A cache kept inside the data folder changes with every write: it must not make every run a miss.
+    @Test func aCacheInsideTheDataFolderStillHits() throws {
+        let folder = try Self.folder(count: 4)
+        let first = try Self.load(folder, cache: folder + "/cache")
+        #expect(first.cacheReport?.decoded == 4)
+        let second = try Self.load(folder, cache: folder + "/cache")
+        #expect(second.cacheReport?.hit == true && second.count == 4)
+        try Self.expectFresh(second, folder)
+    }
+
     @Test func relativeNamesDoNotDependOnHowTheFolderWasTyped() {
         #expect(DatasetCache.relativeNames(["data/a.png", "data/sub/b.png", "other.png"], folders: ["data/", "other.png"])
                 == ["0:a.png", "0:sub/b.png", "1:"])

@@ -144,12 +144,16 @@ public struct DatasetCache: Sendable {
         let stats = files.map(Self.fileStat)
         var old: Opened?
         do { old = try Opened.open(path, key: key, recordBytes: per) } catch { report.refused = "\(error)" }
+        // Cache files in the data folder (the cache kept inside it) are no images, and change with
+        // every write: left out of the matching, or no run would ever find its cache unchanged.
+        let caches = files.map { $0.hasSuffix("." + Self.fileExtension) }
+        let considered = files.indices.filter { !caches[$0] }
         // The old entry each file matches, if any.
         var matched = [Int?](repeating: nil, count: files.count)
         if let old {
             var byName = [String: Int](minimumCapacity: old.file.entries.count)
             for (i, e) in old.file.entries.enumerated() { byName[e.name] = i }
-            for j in files.indices {
+            for j in considered {
                 if let s = stats[j], let i = byName[names[j]], old.file.entries[i].size == s.size && old.file.entries[i].mtime == s.mtime {
                     matched[j] = i
                 }
@@ -161,11 +165,12 @@ public struct DatasetCache: Sendable {
             report.removed = old.file.entries.lazy.filter { !current.contains($0.name) }.count
         }
         // A hit: the file lists exactly these files in this order, so its records are the images in order.
-        if let old, reused == files.count, reused == old.file.entries.count, matched.enumerated().allSatisfy({ $0.element == $0.offset }) {
+        if let old, reused == considered.count, reused == old.file.entries.count,
+           considered.enumerated().allSatisfy({ matched[$0.element] == $0.offset }) {
             var paths: [String] = [], skipped: [SkippedFile] = []
             paths.reserveCapacity(old.file.imageCount)
-            for (j, i) in matched.enumerated() {
-                let e = old.file.entries[i!]
+            for j in considered {
+                let e = old.file.entries[matched[j]!]
                 if e.slot >= 0 { paths.append(files[j]) } else if e.slot == CacheFile.Entry.skipped {
                     skipped.append(SkippedFile(path: files[j], reason: e.reason))
                 }
@@ -178,7 +183,7 @@ public struct DatasetCache: Sendable {
         var outcomes = [ImageDataset.Outcome](repeating: .notImage, count: files.count)
         var toDecode: [Int] = []
         var next = 0
-        for j in files.indices {
+        for j in considered {
             if let i = matched[j], let e = old?.file.entries[i] {
                 if e.slot >= 0 {
                     (slots[j], outcomes[j]) = (next, .image)
@@ -216,7 +221,7 @@ public struct DatasetCache: Sendable {
         var entries: [CacheFile.Entry] = []
         entries.reserveCapacity(files.count)
         var kept: Int64 = 0
-        for j in files.indices {
+        for j in considered {
             let s = stats[j] ?? (UInt64.max, Int64.min)
             var e = CacheFile.Entry(name: names[j], size: s.size, mtime: s.mtime, slot: CacheFile.Entry.notImage)
             switch outcomes[j] {
