@@ -115,7 +115,7 @@ import ImageIO
         #expect(try Self.load(folder, cache: cache).cacheReport?.hit == true)
     }
 
-    @Test(arguments: ["truncated", "garbage", "foreign", "pixel", "padding", "index"])
+    @Test(arguments: ["truncated", "garbage", "foreign", "pixel", "padding", "index", "pixel, and a file changed"])
     func aBadCacheFileIsNamedRefusedAndRebuilt(_ damage: String) throws {
         let folder = try Self.folder(), cache = temporaryFolder("vae-cache")
         let path = try #require(try Self.load(folder, cache: cache).cacheReport?.path)
@@ -125,6 +125,9 @@ import ImageIO
         case "garbage": bytes = (0..<bytes.count).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
         case "foreign": bytes = Array("VAECACHE".utf8) + [UInt8](repeating: 0xFF, count: 200)
         case "pixel": bytes[CacheFile.pageBytes + 100] ^= 1      // caught by its block's checksum
+        case "pixel, and a file changed":                        // caught while the kept images are copied
+            bytes[CacheFile.pageBytes + 100] ^= 1
+            try Self.touch(folder + "/img-01.png", seconds: 30)
         case "padding": bytes[CacheFile.pageBytes - 1] = 1
         default: bytes[bytes.count - 30] ^= 0x40                 // a path in the index: caught by the header's checksum
         }

@@ -157,16 +157,32 @@ public struct CacheFile: Sendable, Equatable {
         guard metaChecksum(raw, keyBytes: keyBytes, indexOffset: indexOffset) == stored else {
             throw fail("damaged image cache: the checksum of its header and index does not match")
         }
-        for b in 0..<(checkImages ? blocks : 0) {
-            let first = b * blockImages, n = Swift.min(blockImages, count - first)
-            let start = imagesOffset + first * record
-            var h = hashSeed
-            hash(UnsafeRawBufferPointer(rebasing: raw[start..<(start + n * record)]), into: &h)
-            guard h == u64(blocksOffset + b * 8) else { throw fail("damaged image cache: images \(first)–\(first + n - 1) fail their checksum") }
-        }
         let key = String(decoding: UnsafeRawBufferPointer(rebasing: raw[headerBytes..<(headerBytes + keyBytes)]), as: UTF8.self)
-        return CacheFile(key: key, recordBytes: record, imageCount: count, imagesOffset: imagesOffset, blockImages: blockImages,
-                         entries: entries, checksum: stored)
+        let file = CacheFile(key: key, recordBytes: record, imageCount: count, imagesOffset: imagesOffset, blockImages: blockImages,
+                             entries: entries, checksum: stored, blocksOffset: blocksOffset)
+        for b in 0..<(checkImages ? blocks : 0) { try file.checkBlock(b, in: raw, path: path) }
+        return file
+    }
+
+    /// Where the block checksums are in the file.
+    var blocksOffset = 0
+    public var blockCount: Int { imageCount == 0 ? 0 : (imageCount - 1) / blockImages + 1 }
+    /// The images (records) block `b` holds.
+    public func block(_ b: Int) -> Range<Int> { (b * blockImages)..<Swift.min(imageCount, (b + 1) * blockImages) }
+    /// Block `b`'s bytes in the file.
+    public func byteRange(ofBlock b: Int) -> Range<Int> {
+        let images = block(b)
+        return (imagesOffset + images.lowerBound * recordBytes)..<(imagesOffset + images.upperBound * recordBytes)
+    }
+
+    /// Checks block `b` of the file `raw` (the one this was parsed from) against its checksum.
+    public func checkBlock(_ b: Int, in raw: UnsafeRawBufferPointer, path: String) throws {
+        var h = Self.hashSeed
+        Self.hash(UnsafeRawBufferPointer(rebasing: raw[byteRange(ofBlock: b)]), into: &h)
+        guard h == raw.loadUnaligned(fromByteOffset: blocksOffset + b * 8, as: UInt64.self).littleEndian else {
+            let images = block(b)
+            throw CacheFileError(path: path, reason: "damaged image cache: images \(images.lowerBound)–\(images.upperBound - 1) fail their checksum")
+        }
     }
 
     /// The checksum over bytes 0..<88, the key and the index (everything from `indexOffset` on).

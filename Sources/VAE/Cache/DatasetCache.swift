@@ -96,15 +96,31 @@ public struct DatasetCache: Sendable {
         return (UInt64(st.st_size), Int64(t.tv_sec) &* 1_000_000_000 &+ Int64(t.tv_nsec))
     }
 
-    /// A cache file mapped read-only and checked, or nil when there is none.
+    /// `fileStat` of every file, on `threads` threads: a third of a cached start was these calls.
+    static func fileStats(_ files: [String], threads: Int) -> [(size: UInt64, mtime: Int64)?] {
+        var stats = [(size: UInt64, mtime: Int64)?](repeating: nil, count: files.count)
+        let chunks = Swift.max(1, files.count / 4096)
+        stats.withUnsafeMutableBufferPointer { out in
+            let out = out
+            Parallel.run(items: chunks, threads: threads) { chunk in
+                for j in Parallel.slice(files.count, part: chunk, of: chunks) { out[j] = fileStat(files[j]) }
+            }
+        }
+        return stats
+    }
+
+    /// A cache file mapped read-only, its header and index checked (its images block by block, as they are used).
     final class Opened {
         let file: CacheFile
         let storage: ImageBytes.Storage
+        let path: String
         var images: ImageBytes { ImageBytes(storage: storage, offset: file.imagesOffset, count: file.imageCount * file.recordBytes) }
+        var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.mapping, count: storage.mappedLength) }
 
-        init(file: CacheFile, storage: ImageBytes.Storage) { (self.file, self.storage) = (file, storage) }
+        init(file: CacheFile, storage: ImageBytes.Storage, path: String) { (self.file, self.storage, self.path) = (file, storage, path) }
 
-        static func open(_ path: String, key: String, recordBytes: Int, checkImages: Bool = true) throws -> Opened? {
+        /// The file at `path`, or nil when there is none.
+        static func open(_ path: String, key: String, recordBytes: Int) throws -> Opened? {
             let fail = { (reason: String) in CacheFileError(path: path, reason: reason) }
             // O_NONBLOCK: a FIFO put in the cache's place must not hang the run.
             let fd = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -122,11 +138,27 @@ public struct DatasetCache: Sendable {
             }
             // The storage unmaps when it goes, also when the file is refused below.
             let storage = ImageBytes.Storage(mapping: map, mappedLength: size)
-            let file = try CacheFile.parse(UnsafeRawBufferPointer(start: map, count: size), path: path, checkImages: checkImages)
+            let file = try CacheFile.parse(UnsafeRawBufferPointer(start: map, count: size), path: path, checkImages: false)
             guard file.key == key, file.recordBytes == recordBytes else {
                 throw fail("an image cache of other folders or settings (the file name's hash collided, or it was renamed)")
             }
-            return Opened(file: file, storage: storage)
+            return Opened(file: file, storage: storage, path: path)
+        }
+
+        /// Checks every block of images, calling `body` with each block's records after its check.
+        /// With `release`, each block's pages are then given back (the page cache keeps them), so
+        /// that reading an old file while filling a new buffer never holds the images twice.
+        func forEachBlock(release: Bool, _ body: (Range<Int>) -> Void = { _ in }) throws {
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            for b in 0..<file.blockCount {
+                try file.checkBlock(b, in: raw, path: path)
+                body(file.block(b))
+                guard release else { continue }
+                // Whole pages inside the block only: its neighbours' edges stay (they are checked or copied next).
+                let bytes = file.byteRange(ofBlock: b)
+                let first = (bytes.lowerBound + page - 1) / page * page, last = bytes.upperBound / page * page
+                if last > first { madvise(storage.mapping! + first, last - first, Int32(MADV_DONTNEED)) }
+            }
         }
     }
 
@@ -141,7 +173,7 @@ public struct DatasetCache: Sendable {
         let path = path(forKey: key, folders: folders)
         var report = Report(path: path)
         let names = Self.relativeNames(files, folders: folders)
-        let stats = files.map(Self.fileStat)
+        let stats = Self.fileStats(files, threads: decoder.threads)
         var old: Opened?
         do { old = try Opened.open(path, key: key, recordBytes: per) } catch { report.refused = "\(error)" }
         // Cache files in the data folder (the cache kept inside it) are no images, and change with
@@ -150,43 +182,50 @@ public struct DatasetCache: Sendable {
         let considered = files.indices.filter { !caches[$0] }
         // The old entry each file matches, if any.
         var matched = [Int?](repeating: nil, count: files.count)
-        if let old {
-            var byName = [String: Int](minimumCapacity: old.file.entries.count)
-            for (i, e) in old.file.entries.enumerated() { byName[e.name] = i }
+        if let opened = old {
+            var byName = [String: Int](minimumCapacity: opened.file.entries.count)
+            for (i, e) in opened.file.entries.enumerated() { byName[e.name] = i }
             for j in considered {
-                if let s = stats[j], let i = byName[names[j]], old.file.entries[i].size == s.size && old.file.entries[i].mtime == s.mtime {
+                if let s = stats[j], let i = byName[names[j]], opened.file.entries[i].size == s.size && opened.file.entries[i].mtime == s.mtime {
                     matched[j] = i
                 }
             }
-        }
-        let reused = matched.lazy.filter { $0 != nil }.count
-        if let old {
             let current = Set(names)
-            report.removed = old.file.entries.lazy.filter { !current.contains($0.name) }.count
-        }
-        // A hit: the file lists exactly these files in this order, so its records are the images in order.
-        if let old, reused == considered.count, reused == old.file.entries.count,
-           considered.enumerated().allSatisfy({ matched[$0.element] == $0.offset }) {
-            var paths: [String] = [], skipped: [SkippedFile] = []
-            paths.reserveCapacity(old.file.imageCount)
-            for j in considered {
-                let e = old.file.entries[matched[j]!]
-                if e.slot >= 0 { paths.append(files[j]) } else if e.slot == CacheFile.Entry.skipped {
-                    skipped.append(SkippedFile(path: files[j], reason: e.reason))
+            report.removed = opened.file.entries.lazy.filter { !current.contains($0.name) }.count
+            let reused = matched.lazy.filter { $0 != nil }.count
+            // A hit: the file lists exactly these files in this order, so its records are the images in order.
+            if reused == considered.count, reused == opened.file.entries.count,
+               considered.enumerated().allSatisfy({ matched[$0.element] == $0.offset }) {
+                do {
+                    // Read once to check; the pages stay, as the data set's one copy.
+                    try opened.forEachBlock(release: false)
+                    var paths: [String] = [], skipped: [SkippedFile] = []
+                    paths.reserveCapacity(opened.file.imageCount)
+                    for j in considered {
+                        let e = opened.file.entries[matched[j]!]
+                        if e.slot >= 0 { paths.append(files[j]) } else if e.slot == CacheFile.Entry.skipped {
+                            skipped.append(SkippedFile(path: files[j], reason: e.reason))
+                        }
+                    }
+                    (report.images, report.reused, report.hit, report.mapped) = (paths.count, paths.count, true, true)
+                    return ImageDataset.Loaded(paths: paths, bytes: opened.images, skipped: skipped, notes: [], report: report)
+                } catch {
+                    (report.refused, report.removed, old) = ("\(error)", 0, nil)
+                    matched = [Int?](repeating: nil, count: files.count)
                 }
             }
-            (report.images, report.reused, report.hit, report.mapped) = (paths.count, paths.count, true, true)
-            return ImageDataset.Loaded(paths: paths, bytes: old.images, skipped: skipped, notes: [], report: report)
         }
         // A slot for every image the cache has and every file to decode, in file order.
         var slots = [Int?](repeating: nil, count: files.count)
         var outcomes = [ImageDataset.Outcome](repeating: .notImage, count: files.count)
         var toDecode: [Int] = []
         var next = 0
+        // The new slot of each old record that is kept.
+        var newSlot = [Int?](repeating: nil, count: old?.file.imageCount ?? 0)
         for j in considered {
             if let i = matched[j], let e = old?.file.entries[i] {
                 if e.slot >= 0 {
-                    (slots[j], outcomes[j]) = (next, .image)
+                    (slots[j], outcomes[j], newSlot[Int(e.slot)]) = (next, .image, next)
                     next += 1
                 } else if e.slot == CacheFile.Entry.skipped {
                     outcomes[j] = .failed(e.reason)
@@ -198,20 +237,35 @@ public struct DatasetCache: Sendable {
             }
         }
         var buffer = [UInt8](repeating: 0, count: next * per)
-        let large: [String?] = buffer.withUnsafeMutableBufferPointer { out in
-            if let old {
-                old.images.withUnsafeBufferPointer { cached in
-                    for j in files.indices where outcomes[j] == .image {
-                        let e = old.file.entries[matched[j]!]
-                        memcpy(out.baseAddress! + slots[j]! * per, cached.baseAddress! + Int(e.slot) * per, per)
+        if let opened = old {
+            // Block by block: checked, copied, its pages given back.
+            do {
+                try buffer.withUnsafeMutableBufferPointer { out in
+                    try opened.images.withUnsafeBufferPointer { cached in
+                        try opened.forEachBlock(release: true) { records in
+                            for r in records { if let to = newSlot[r] { memcpy(out.baseAddress! + to * per, cached.baseAddress! + r * per, per) } }
+                        }
                     }
                 }
+            } catch {
+                // A damaged block: every image is decoded after all.
+                report.refused = "\(error)"
+                report.removed = 0
+                toDecode = considered
+                next = 0
+                for j in considered {
+                    (slots[j], outcomes[j]) = (next, .notImage)
+                    next += 1
+                }
+                buffer = [UInt8](repeating: 0, count: next * per)
             }
+        }
+        old = nil    // unmapped before the new file is written
+        let large: [String?] = buffer.withUnsafeMutableBufferPointer { out in
             let (decoded, large) = decoder.decode(toDecode.map { files[$0] }, slots: toDecode.map { slots[$0]! }, into: out.baseAddress)
             for (k, j) in toDecode.enumerated() { outcomes[j] = decoded[k] }
             return large
         }
-        old = nil    // unmapped before the new file is written
         var loaded = ImageDataset.Decoder.compact(&buffer, per: per, files: files, slots: slots, outcomes: outcomes)
         loaded.notes = large.compactMap { $0 }
         report.images = loaded.paths.count
@@ -242,7 +296,7 @@ public struct DatasetCache: Sendable {
             // ours meanwhile: only ours (the same checksum over header and index, which holds the
             // images' block checksums) is used. Its images are not read again here, so that their
             // pages come in only after the buffer is gone, and memory never holds two copies.
-            if let written = try? Opened.open(path, key: key, recordBytes: per, checkImages: false), written.file.checksum == checksum {
+            if let written = try? Opened.open(path, key: key, recordBytes: per), written.file.checksum == checksum {
                 loaded.bytes = written.images
                 report.mapped = true
             }
