@@ -20,12 +20,12 @@ import VAE
         // A training run with the same preparation decodes nothing.
         r = try vae(["train", data, "--epochs", "1", "--out", base + "/run", "--cache", cache] + tinyModel)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("images: 12 from the cache \(cache)/\(files[0])"), "\(r.stdout)")
+        #expect(r.stdout.contains("image cache: 12 images from \(cache)/\(files[0])"), "\(r.stdout)")
         #expect(!r.stderr.contains("loading images"))
         // Nor does evaluating on the same folder; the cache lines go to stderr, not into --json's output.
         r = try vae(["evaluate", base + "/run", data, "--k", "0", "--json", "--cache", cache])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("images: 12 from the cache"), "\(r.stderr)")
+        #expect(r.stderr.contains("image cache: 12 images from"), "\(r.stderr)")
         #expect(!r.stdout.contains("cache"))
         // The default folder comes from VAE_CACHE (the tests' own), or Output/cache.
         r = try vae(["cache", data, "--size", "16", "--channels", "1"])
@@ -47,7 +47,7 @@ import VAE
             #expect(Self.cacheFiles(cache).count == 1)
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).count == 1, "a temporary was left")
             let r = try vae(["cache", data, "--size", "16", "--channels", "3", "--cache", cache])
-            #expect(r.status == 0 && r.stdout.contains("images: 60 from the cache") && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
+            #expect(r.status == 0 && r.stdout.contains("image cache: 60 images from") && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
         }
     }
 
@@ -80,9 +80,9 @@ import VAE
         #expect(try vae(["train", data, "--epochs", "2", "--out", base + "/fresh", "--no-cache"] + tinyModel).status == 0)
         #expect(try vae(["cache", data, "--size", "16", "--channels", "1", "--cache", cache]).status == 0)
         var r = try vae(["train", data, "--epochs", "1", "--out", base + "/cached", "--cache", cache] + tinyModel)
-        #expect(r.status == 0 && r.stdout.contains("from the cache"), "\(r.stdout)")
+        #expect(r.status == 0 && r.stdout.contains("image cache: 12 images from"), "\(r.stdout)")
         r = try vae(["train", "--resume", base + "/cached", "--epochs", "2", "--cache", cache])
-        #expect(r.status == 0 && r.stdout.contains("from the cache") && !r.stderr.contains("changed"), "\(r.stdout)\(r.stderr)")
+        #expect(r.status == 0 && r.stdout.contains("image cache: 12 images from") && !r.stderr.contains("changed"), "\(r.stdout)\(r.stderr)")
         for file in ["model.safetensors", "training_state.safetensors"] {
             let fresh = try Safetensors.read(base + "/fresh/" + file), cached = try Safetensors.read(base + "/cached/" + file)
             #expect(fresh.tensors.map(\.name) == cached.tensors.map(\.name))

@@ -57,7 +57,7 @@ import ImageIO
         let second = try Self.load(folder, cache: cache)
         let report = try #require(second.cacheReport)
         #expect(report.hit && report.decoded == 0 && report.reused == 12 && second.bytes.isMapped)
-        #expect(report.lines == ["images: 12 from the cache \(report.path)"])
+        #expect(report.lines == ["image cache: 12 images from \(report.path)"])
         try Self.expectFresh(second, folder)
         #expect(second.skipped.map(\.path) == [folder + "/broken.png"])
         // Gathered for training from the mapped file as from a buffer.

@@ -39,9 +39,9 @@ public struct DatasetCache: Sendable {
             if let refused { out.append("warning: \(refused); rebuilding it") }
             if let writeError { out.append("warning: image cache not written (\(writeError)); going on without it") }
             if hit {
-                out.append("images: \(images) from the cache \(path)")
+                out.append("image cache: \(images) images from \(path)")
             } else if writeError == nil {
-                out.append("images: cache \(path) written (\(decoded) decoded, \(reused) from the cache, \(removed) removed file\(removed == 1 ? "" : "s") dropped)")
+                out.append("image cache: \(path) written (\(decoded) decoded, \(reused) from the cache, \(removed) removed file\(removed == 1 ? "" : "s") dropped)")
             }
             return out
         }
