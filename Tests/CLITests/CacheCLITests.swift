@@ -27,6 +27,16 @@ import VAE
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("image cache: 12 images from"), "\(r.stderr)")
         #expect(!r.stdout.contains("cache"))
+        // A truncated cache: one warning line naming it, then rebuilt, and training goes on.
+        let path = cache + "/" + files[0]
+        let whole = try Data(contentsOf: URL(fileURLWithPath: path))
+        try whole.prefix(whole.count - 100).write(to: URL(fileURLWithPath: path))
+        r = try vae(["train", data, "--epochs", "1", "--out", base + "/run2", "--cache", cache] + tinyModel)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("warning: \(path): truncated or damaged image cache (\(whole.count - 100) bytes; its header says \(whole.count)); rebuilding it\n"),
+                "\(r.stderr)")
+        #expect(r.stdout.contains("image cache: \(path) written (12 decoded"), "\(r.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == whole.count)
         // The default folder comes from VAE_CACHE (the tests' own), or Output/cache.
         r = try vae(["cache", data, "--size", "16", "--channels", "1"])
         #expect(r.status == 0 && r.stdout.contains(testCacheFolder + "/"), "\(r.stdout)")
