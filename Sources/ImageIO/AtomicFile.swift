@@ -4,25 +4,27 @@ import Foundation
 
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path) { sink in try bytes.withUnsafeBytes { try sink.write($0) } }
+    }
+
+    /// Writes what `body` hands the sink, in as many pieces as it likes, so a large file
+    /// (an image cache) never has to be assembled in memory first.
+    public static func write(to path: String, _ body: (Sink) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         let temp = folder + "/" + temporaryName(for: url.lastPathComponent)
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw ImageIOError.writeFailed(path: path, reason: Errno.text()) }
-        var written = 0
+        let sink = Sink(fd: fd)
+        var failure: Error?
+        do { try body(sink) } catch { failure = error }
         // fsync before the rename: otherwise a power cut can leave the new name on empty blocks.
-        let ok: Bool = bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n <= 0 { return false }
-                written += n
-            }
-            return fsync(fd) == 0
-        }
-        let reason = Errno.text()
+        let synced = failure == nil && sink.failure == nil && fsync(fd) == 0
+        let reason = sink.failure ?? Errno.text()
         close(fd)
-        guard ok else {
+        guard synced else {
             unlink(temp)
+            if let failure, !(failure is Sink.Failed) { throw failure }
             throw ImageIOError.writeFailed(path: path, reason: reason)
         }
         guard rename(temp, path) == 0 else {
@@ -36,6 +38,31 @@ public enum AtomicFile {
             fsync(dir)
             close(dir)
         }
+    }
+
+    /// Where `write(to:_:)`'s body writes: whole pieces, retried after short writes.
+    public final class Sink {
+        let fd: Int32
+        /// The system's reason for the first write that failed.
+        var failure: String?
+        struct Failed: Error {}
+        init(fd: Int32) { self.fd = fd }
+
+        public func write(_ raw: UnsafeRawBufferPointer) throws {
+            guard failure == nil else { throw Failed() }
+            var written = 0
+            while written < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    failure = n == 0 ? "nothing written" : Errno.text()
+                    throw Failed()
+                }
+                written += n
+            }
+        }
+
+        public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
     }
 
     public static func write(_ text: String, to path: String) throws {

@@ -43,11 +43,14 @@ public final class ImageDataset: @unchecked Sendable {
     public let preparation: ImagePreparation
     public let paths: [String]
     public let count: Int
-    public let bytes: [UInt8]
+    /// A buffer of their own, or a cache file's pages mapped read-only (DatasetCache).
+    public let bytes: ImageBytes
     public let skipped: [SkippedFile]
     /// One line each: what the folder scan left out (loops, FIFOs, unreadable folders, run
     /// folders) and the images large enough to hold most of the decoding budget.
     public let notes: [String]
+    /// What the cache did (nil without one): hit, updated, rebuilt, refused, not written.
+    public let cacheReport: DatasetCache.Report?
     public var imageFloats: Int { preparation.channels * preparation.size * preparation.size }
 
     public enum LoadError: Error, CustomStringConvertible {
@@ -70,11 +73,12 @@ public final class ImageDataset: @unchecked Sendable {
     /// no image at all loads. The threads decode together at most `budget` pixels (by default
     /// `options.maxPixels`: the per-image limit is also the limit for all of them at once).
     /// `admit(count)` is called with the number of files found before their memory is allocated,
-    /// and may throw to refuse them (a memory budget).
-    public init(folders: [String], preparation: ImagePreparation, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                options: DecodeOptions = DecodeOptions(), limit: Int? = nil, budget: PixelBudget? = nil,
-                admit: ((Int) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
-        self.preparation = preparation
+    /// and may throw to refuse them (a memory budget). With a `cache`, images whose file is
+    /// unchanged since the cache was written come from it, and the cache is brought up to date.
+    public convenience init(folders: [String], preparation: ImagePreparation, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            options: DecodeOptions = DecodeOptions(), limit: Int? = nil, budget: PixelBudget? = nil,
+                            cache: DatasetCache? = nil,
+                            admit: ((Int) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let budget = budget ?? PixelBudget(capacity: options.maxPixels)
         // Every file is listed here and told PNG or JPEG by its first bytes in the parallel
         // loop below, so each file is opened once and the sniffing is spread over the threads.
@@ -87,28 +91,81 @@ public final class ImageDataset: @unchecked Sendable {
             }
             files = kept
         }
-        let total = files.count
-        let per = preparation.channels * preparation.size * preparation.size
-        try admit?(total)
-        var buffer = [UInt8](repeating: 0, count: total * per)
-        var errors = [String?](repeating: nil, count: total)
-        var notImages = [Bool](repeating: false, count: total)
-        var large = [String?](repeating: nil, count: total)
-        let lock = NSLock()
-        var done = 0
-        // Files are handed out in chunks so that decoding is spread over threads evenly.
-        let chunks = Swift.max(1, (total + 63) / 64)
-        buffer.withUnsafeMutableBufferPointer { out in
-            errors.withUnsafeMutableBufferPointer { errs in
-            notImages.withUnsafeMutableBufferPointer { others in
+        try admit?(files.count)
+        let decoder = Decoder(preparation: preparation, threads: threads, options: options, budget: budget, progress: progress)
+        let loaded = try cache.map {
+            try $0.load(files, folders: folders, decoder: decoder, limit: limit)
+        } ?? decoder.decodeAll(files)
+        guard !loaded.paths.isEmpty else {
+            throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: loaded.skipped, notes: scan.notes.map(\.description))
+        }
+        self.init(preparation: preparation, paths: loaded.paths, bytes: loaded.bytes, skipped: loaded.skipped,
+                  notes: scan.notes.map(\.description) + loaded.notes, cacheReport: loaded.report)
+    }
+
+    init(preparation: ImagePreparation, paths: [String], bytes: ImageBytes, skipped: [SkippedFile], notes: [String],
+         cacheReport: DatasetCache.Report?) {
+        (self.preparation, self.paths, self.count, self.bytes) = (preparation, paths, paths.count, bytes)
+        (self.skipped, self.notes, self.cacheReport) = (skipped, notes, cacheReport)
+    }
+
+    /// What became of one file.
+    enum Outcome: Equatable {
+        case image
+        /// Not a PNG or JPEG by its first bytes: ignored, not reported.
+        case notImage
+        case failed(String)
+    }
+
+    /// The images a load kept, in file order, and what became of the rest.
+    struct Loaded {
+        var paths: [String]
+        var bytes: ImageBytes
+        var skipped: [SkippedFile]
+        var notes: [String]
+        var report: DatasetCache.Report?
+    }
+
+    /// Decodes files into slots of a buffer, in parallel, within the shared pixel budget.
+    struct Decoder {
+        var preparation: ImagePreparation
+        var threads: Int
+        var options: DecodeOptions
+        var budget: PixelBudget
+        var progress: ((Int, Int) -> Void)?
+        var per: Int { preparation.channels * preparation.size * preparation.size }
+
+        /// Every file, each into a slot of its own; the failures then dropped.
+        func decodeAll(_ files: [String]) -> Loaded {
+            var buffer = [UInt8](repeating: 0, count: files.count * per)
+            let (outcomes, large) = buffer.withUnsafeMutableBufferPointer {
+                decode(files, slots: Array(files.indices), into: $0.baseAddress)
+            }
+            var loaded = Self.compact(&buffer, per: per, files: files, slots: Array(files.indices), outcomes: outcomes)
+            loaded.notes = large.compactMap { $0 }
+            return loaded
+        }
+
+        /// Decodes `files[j]` into slot `slots[j]` of `out` (C, H, W bytes each). Returns what became
+        /// of each, and a note for each image that holds over half the decoding budget.
+        func decode(_ files: [String], slots: [Int], into out: UnsafeMutablePointer<UInt8>?) -> (outcomes: [Outcome], large: [String?]) {
+            let total = files.count, per = per, preparation = preparation, options = options, budget = budget
+            var outcomes = [Outcome](repeating: .notImage, count: total)
+            var large = [String?](repeating: nil, count: total)
+            guard total > 0, let out else { return (outcomes, large) }
+            let lock = NSLock()
+            var done = 0
+            // Files are handed out in chunks so that decoding is spread over threads evenly.
+            let chunks = Swift.max(1, (total + 63) / 64)
+            outcomes.withUnsafeMutableBufferPointer { outcomes in
             large.withUnsafeMutableBufferPointer { large in
-                let out = out, errs = errs, others = others, large = large
+                let outcomes = outcomes, large = large
                 Parallel.run(items: chunks, threads: threads) { chunk in
                     for i in Parallel.slice(total, part: chunk, of: chunks) {
                         do {
                             let data = try ImageDecoder.readFile(files[i], limit: options.maxFileBytes)
                             guard ImageFormat.detect(data) != nil else {
-                                others[i] = true     // not an image: ignored, not reported
+                                outcomes[i] = .notImage
                                 continue
                             }
                             // Reserved from the header, before the decoder allocates anything. A file
@@ -117,8 +174,8 @@ public final class ImageDataset: @unchecked Sendable {
                             let size = ImageHeader.declaredSize(data)
                             let pixels = ImageHeader.declaredPixels(data) ?? budget.capacity
                             if let size, pixels > budget.capacity / 2, pixels <= options.maxPixels {
-                                large[i] = "\(files[i]): \(size.width)×\(size.height) (\(Self.megapixels(pixels)) megapixels), "
-                                    + "decoded within the \(Self.megapixels(budget.capacity))-megapixel budget the loading threads share"
+                                large[i] = "\(files[i]): \(size.width)×\(size.height) (\(ImageDataset.megapixels(pixels)) megapixels), "
+                                    + "decoded within the \(ImageDataset.megapixels(budget.capacity))-megapixel budget the loading threads share"
                             }
                             let image = try budget.withReservation(pixels > options.maxPixels ? 0 : pixels) {
                                 try preparation.prepare(
@@ -126,14 +183,16 @@ public final class ImageDataset: @unchecked Sendable {
                             }
                             // (C, H, W) from the interleaved (H, W, C).
                             let plane = preparation.size * preparation.size, c = preparation.channels
+                            let to = out + slots[i] * per
                             for p in 0..<plane {
                                 for k in 0..<c {
                                     let v = image.pixels[p * c + k]
-                                    out[i * per + k * plane + p] = UInt8(Swift.min(Swift.max(v, 0), 1) * 255 + 0.5)
+                                    to[k * plane + p] = UInt8(Swift.min(Swift.max(v, 0), 1) * 255 + 0.5)
                                 }
                             }
+                            outcomes[i] = .image
                         } catch {
-                            errs[i] = (error as? ImageIOError)?.reason ?? "\(error)"
+                            outcomes[i] = .failed((error as? ImageIOError)?.reason ?? "\(error)")
                         }
                     }
                     lock.lock()
@@ -144,31 +203,31 @@ public final class ImageDataset: @unchecked Sendable {
                 }
             }
             }
-            }
+            return (outcomes, large)
         }
-        var kept: [String] = [], skipped: [SkippedFile] = []
-        // Kept images are moved down within the one buffer (never forward, so a move never
-        // overwrites an image not yet moved); a second, compacted array would hold the data twice.
-        buffer.withUnsafeMutableBufferPointer { raw in
-            guard let base = raw.baseAddress else { return }
-            for i in 0..<total where !notImages[i] {
-                if let reason = errors[i] {
-                    skipped.append(SkippedFile(path: files[i], reason: reason))
-                } else {
-                    if kept.count != i { memmove(base + kept.count * per, base + i * per, per) }
-                    kept.append(files[i])
+
+        /// Moves the kept images down within the one buffer, in file order (never forward, so a
+        /// move never overwrites an image not yet moved; a second, compacted array would hold the
+        /// data twice), and lists the failures. `slots[j]` is file j's slot (nil: it has none,
+        /// as files the cache knows are not images); slots rise with j.
+        static func compact(_ buffer: inout [UInt8], per: Int, files: [String], slots: [Int?], outcomes: [Outcome]) -> Loaded {
+            var kept: [String] = [], skipped: [SkippedFile] = []
+            buffer.withUnsafeMutableBufferPointer { raw in
+                let base = raw.baseAddress
+                for j in files.indices {
+                    switch outcomes[j] {
+                    case .notImage: break
+                    case let .failed(reason): skipped.append(SkippedFile(path: files[j], reason: reason))
+                    case .image:
+                        let slot = slots[j]!
+                        if kept.count != slot, let base { memmove(base + kept.count * per, base + slot * per, per) }
+                        kept.append(files[j])
+                    }
                 }
             }
+            buffer.removeLast(buffer.count - kept.count * per)
+            return Loaded(paths: kept, bytes: ImageBytes(buffer), skipped: skipped, notes: [], report: nil)
         }
-        buffer.removeLast(buffer.count - kept.count * per)
-        guard !kept.isEmpty else {
-            throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: skipped, notes: scan.notes.map(\.description))
-        }
-        paths = kept
-        count = kept.count
-        bytes = buffer
-        self.skipped = skipped
-        notes = scan.notes.map(\.description) + large.compactMap { $0 }
     }
 
     /// "100" for a whole number of megapixels, "12.3" or "0.003" otherwise.
@@ -178,13 +237,8 @@ public final class ImageDataset: @unchecked Sendable {
     }
 
     /// A data set from images already prepared (C, H, W bytes each).
-    public init(preparation: ImagePreparation, paths: [String], bytes: [UInt8]) {
-        self.preparation = preparation
-        self.paths = paths
-        self.count = paths.count
-        self.bytes = bytes
-        self.skipped = []
-        self.notes = []
+    public convenience init(preparation: ImagePreparation, paths: [String], bytes: [UInt8]) {
+        self.init(preparation: preparation, paths: paths, bytes: ImageBytes(bytes), skipped: [], notes: [], cacheReport: nil)
     }
 
     /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`.
@@ -202,7 +256,9 @@ public final class ImageDataset: @unchecked Sendable {
     public func image(_ i: Int) -> Image {
         let c = preparation.channels, plane = preparation.size * preparation.size
         var pixels = [Float](repeating: 0, count: imageFloats)
-        for p in 0..<plane { for k in 0..<c { pixels[p * c + k] = Float(bytes[i * imageFloats + k * plane + p]) / 255 } }
+        bytes.withUnsafeBufferPointer { bytes in
+            for p in 0..<plane { for k in 0..<c { pixels[p * c + k] = Float(bytes[i * imageFloats + k * plane + p]) / 255 } }
+        }
         return Image(width: preparation.size, height: preparation.size, channels: c, pixels: pixels)
     }
 

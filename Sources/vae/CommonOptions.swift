@@ -38,6 +38,29 @@ struct PrecisionOptions: ParsableArguments {
 
 extension Precision: ExpressibleByArgument {}
 
+struct CacheOptions: ParsableArguments {
+    @Option(name: .customLong("cache"), help: ArgumentHelp(
+        "Folder of image caches (default: $VAE_CACHE when set, else \(DatasetCache.defaultFolder)).",
+        discussion: "The prepared images of a data folder (exactly what the model sees) are kept there, one file per folder and preparation, so the next run on it starts without decoding; files added, changed or removed since are noticed and only they are decoded again. Delete the folder to free the space.",
+        valueName: "dir"))
+    var folder: String?
+
+    @Flag(help: "Decode every image without the cache: nothing read from it or written to it.")
+    var noCache = false
+
+    func validate() throws {
+        if noCache && folder != nil { throw ValidationError("--no-cache and --cache contradict each other: give one") }
+    }
+
+    /// The cache to load through, nil with --no-cache.
+    var chosen: DatasetCache? { noCache ? nil : DatasetCache(folder: folder ?? Self.defaultFolder) }
+
+    /// $VAE_CACHE, else Output/cache (beside the runs, relative to the working directory as they are).
+    static var defaultFolder: String {
+        ProcessInfo.processInfo.environment["VAE_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? DatasetCache.defaultFolder
+    }
+}
+
 struct PictureOptions: ParsableArguments {
     @Option(help: "Upscale each image by this whole factor so small images can be seen (default: 3× for 28 px, 2× for 64 px).")
     var scale: Int?

@@ -9,6 +9,8 @@ struct Evaluate: ParsableCommand {
         discussion: """
         Reports, per image: the negative ELBO with one z per image, and the importance-weighted bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats and in bits per dimension; the mean KL(q(z|x) ‖ p(z)); and the number of active latent units (variance of the posterior mean over the data above 0.01). Lower is better.
 
+        The test images are prepared once and kept in the image cache (--cache, default Output/cache/; --no-cache to neither read nor write it), as 'vae train' does.
+
         bits/dim is a log-likelihood of the 8-bit pixels under --likelihood logistic, and under gaussian with the dequantisation correction (+ ln 255 nats per dimension); under bernoulli (on intensities) it is the cross-entropy per dimension and not a likelihood of the 8-bit data.
         """)
 
@@ -35,6 +37,7 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var precision: PrecisionOptions
+    @OptionGroup(title: "Image cache") var caching: CacheOptions
 
     func validate() throws {
         guard (0...100_000).contains(k) else { throw ValidationError("--k must be between 0 and 100000") }
@@ -55,11 +58,14 @@ struct Evaluate: ParsableCommand {
         let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()
-        let dataset = try ImageDataset(folders: data, preparation: prep, threads: threads.threads, limit: limit) { done, total in
+        let dataset = try ImageDataset(folders: data, preparation: prep, threads: threads.threads, limit: limit,
+                                       cache: caching.chosen, progress: { done, total in
             progress.update("loading \(done)/\(total) images", force: done == total)
-        }
+        })
         progress.finish()
         if let note = dataset.skippedSummary() { warn(note) }
+        // On stderr, so that --json's output stays JSON.
+        for line in dataset.cacheReport?.lines ?? [] { warn(line) }
         let result = model.evaluate(dataset, k: k, seed: seed, atMean: atMean) { done, total in
             let rate = Double(done) / Date().timeIntervalSince(start)
             progress.update(String(format: "evaluating %d/%d images (k = %d) %.0f img/s", done, total, k, rate),

@@ -20,6 +20,7 @@ struct Explore: ParsableCommand {
     var thumbnails: Int = LatentSummary.defaultThumbnails
 
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Image cache") var caching: CacheOptions
 
     func validate() throws {
         guard (0...256).contains(thumbnails) else { throw ValidationError("--thumbnails must be between 0 and 256") }
@@ -31,7 +32,7 @@ struct Explore: ParsableCommand {
         do {
             let model = try Model(folder: runFolder, threads: threads.threads, chunk: TrainingSession.viewerChunk)
             guard let config = model.run else { throw RunFailure("\(runFolder): config.json lacks the data settings") }
-            let batches = try TrainingSession.images(of: config, threads: threads.threads, warn: warn)
+            let batches = try TrainingSession.images(of: config, threads: threads.threads, cache: caching.chosen, warn: warn)
             let indices = batches.trainIndices.isEmpty ? batches.validationIndices : batches.trainIndices
             guard !indices.isEmpty else { throw RunFailure("\(runFolder): none of the run's training images could be read") }
             let latents = LatentSummary(model: model, dataset: batches.dataset, indices: indices, thumbnails: thumbnails)

@@ -18,6 +18,7 @@ struct FitPrior: ParsableCommand {
     var components: Int?
 
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Image cache") var caching: CacheOptions
     @OptionGroup var precision: PrecisionOptions
 
     func validate() throws {
@@ -35,7 +36,7 @@ struct FitPrior: ParsableCommand {
             guard let config = model.run, let stamp = model.stamp else {
                 throw RunError.corrupt(path: folder.file(Checkpoint.modelFile), reason: "does not say which epoch and step it was saved at")
             }
-            let batches = try TrainingSession.images(of: config, threads: threads.threads, warn: warn)
+            let batches = try TrainingSession.images(of: config, threads: threads.threads, cache: caching.chosen, warn: warn)
             // Other files than training saw make another validation split: say so rather than score on trained-on images.
             if let saved = (try? Safetensors.read(folder.file(Checkpoint.stateFile)))?.metadata["data_fingerprint"],
                !DataFingerprint.matches(saved: saved, current: DataFingerprint.of(paths: batches.dataset.paths, folders: config.dataFolders)) {

@@ -15,6 +15,8 @@ struct Train: ParsableCommand {
           vae train --resume RUN [--epochs N]
         A resumed run gives the same weights, bit for bit, as one that was never stopped. Flags that set the run (model, data preparation, training) may be repeated with --resume when they agree with the saved run; a change is refused and named. A checkpoint cut short by a crash is repaired from the training state.
 
+        The prepared images are cached in --cache (default $VAE_CACHE when set, else Output/cache/; one file per data folder and preparation): a second run on the same folder reads them from there instead of decoding them again, and decodes only the files added or changed since. --no-cache neither reads nor writes it; 'vae cache DATA' prepares one ahead of time. Delete the folder to free its space.
+
         --out must be a new or empty folder (--force writes into one that holds other files). While training, the run folder is locked: a second 'vae train' into it is refused.
 
         --schedule cosine (with a --warmup-steps linear warm-up), --kl-warmup, --free-bits and --flip change how the run trains; --time-limit 8m trains for a time instead of a number of epochs. All are saved in config.json, and a resumed run continues them bit for bit.
@@ -132,6 +134,7 @@ struct Train: ParsableCommand {
     var precision: Precision?
 
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup(title: "Image cache") var caching: CacheOptions
 
     func validate() throws {
         if resume == nil && data.isEmpty {
@@ -258,7 +261,8 @@ struct Train: ParsableCommand {
                                                   decode: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)),
                                                   progress: ProgressLine(silent: !speaks),
                                                   say: { if speaks { print($0) } }, warn: { if speaks { warn($0) } },
-                                                  memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget())
+                                                  memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget(),
+                                                  cache: caching.chosen)
         let session: TrainingSession
         do {
             if let resume {

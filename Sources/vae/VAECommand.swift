@@ -60,6 +60,7 @@ struct VAECommand: ParsableCommand {
         Typical use:
           vae inspect photos/                    find unreadable files before training
           vae train photos/ --size 64 --channels 3 --epochs 20
+          vae cache photos/ --size 64 --channels 3   prepare the images once, ahead of training
           vae sample Output/photos-<time>        a grid of images drawn from the model
           vae fit-prior RUN                      fit the sampling prior again (train does it at its end)
           vae reconstruct RUN a.png b.jpg        inputs above their reconstructions
@@ -72,5 +73,5 @@ struct VAECommand: ParsableCommand {
           vae bench --preset rgb64               training and inference speed
         """,
         subcommands: [Train.self, Sample.self, FitPrior.self, Reconstruct.self, Interpolate.self, Traverse.self, Encode.self,
-                      Decode.self, Explore.self, Evaluate.self, Inspect.self, Bench.self])
+                      Decode.self, Explore.self, Evaluate.self, Inspect.self, Cache.self, Bench.self])
 }

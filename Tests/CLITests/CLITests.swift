@@ -16,6 +16,15 @@ func vaeBinary() throws -> URL {
     throw CLIError("vae binary not found near \(CommandLine.arguments[0]); run 'swift build' first or set VAE_BINARY")
 }
 
+/// The image cache of every `vae` the tests start: a temporary folder of this test run, so that
+/// tests never write into the checkout's Output/.
+let testCacheFolder = temporaryFolder("vae-test-cache")
+
+/// This process's environment with VAE_CACHE pointing at `testCacheFolder`.
+func vaeEnvironment() -> [String: String] {
+    ProcessInfo.processInfo.environment.merging(["VAE_CACHE": testCacheFolder]) { $1 }
+}
+
 struct CLIError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
@@ -33,6 +42,7 @@ func vae(_ arguments: [String], timeout: Double = 300, signalAfter: (Double, Int
     let process = Process()
     process.executableURL = try vaeBinary()
     process.arguments = arguments
+    process.environment = vaeEnvironment()
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -80,7 +90,7 @@ func pngSize(_ path: String) throws -> (Int, Int) {
     @Test func helpExplainsEverySubcommand() throws {
         let r = try vae(["--help"])
         #expect(r.status == 0)
-        for command in ["train", "sample", "fit-prior", "reconstruct", "interpolate", "traverse", "encode", "decode", "explore", "evaluate", "inspect", "bench"] {
+        for command in ["train", "sample", "fit-prior", "reconstruct", "interpolate", "traverse", "encode", "decode", "explore", "evaluate", "inspect", "cache", "bench"] {
             #expect(r.stdout.contains(command), "\(command) missing from --help")
             let sub = try vae([command, "--help"])
             #expect(sub.status == 0 && sub.stdout.contains("USAGE"), "vae \(command) --help")

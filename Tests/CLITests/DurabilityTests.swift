@@ -1,4 +1,4 @@
-// Durability, seen through strace: every file of a run is synced before its rename, and its folder after.
+// Durability, seen through strace: every file of a run (and the image cache) is synced before its rename, and its folder after.
 import Foundation
 import Testing
 import TestSupport
@@ -15,7 +15,7 @@ let strace = "/usr/bin/strace"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: strace)
         process.arguments = ["-f", "-qq", "-e", "trace=openat,fsync,rename,close", "-o", trace, try vaeBinary().path,
-                             "train", sampleData, "--epochs", "1", "--out", base + "/run"] + tinyModel
+                             "train", sampleData, "--epochs", "1", "--out", base + "/run", "--cache", base + "/cache"] + tinyModel
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -41,6 +41,9 @@ let strace = "/usr/bin/strace"
             }
         }
         #expect(pendingFolder == nil)
+        // The image cache, written before training, goes the same way.
+        #expect(renamed.first?.hasSuffix(".vaecache") == true && renamed.count { $0.hasSuffix(".vaecache") } == 1)
+        renamed.removeAll { $0.hasSuffix(".vaecache") }
         #expect(Set(renamed) == ["config.json", "metrics.jsonl", "reconstructions.png", "samples.png", "report.html",
                                  "training_state.safetensors", "model.safetensors", "prior.safetensors", "samples-standard.png",
                                  "traversal.png", "interpolation.png"])

@@ -33,6 +33,7 @@ func vaeAsNobody(_ arguments: [String], timeout: Double = 300) throws -> Result 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
     process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", try vaeBinary().path] + arguments
+    process.environment = vaeEnvironment()
     let folder = temporaryFolder("vae-cli-nobody-output")
     let out = folder + "/stdout", err = folder + "/stderr"
     FileManager.default.createFile(atPath: out, contents: nil)

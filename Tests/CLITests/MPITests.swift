@@ -19,6 +19,7 @@ final class MPIJob: @unchecked Sendable {
     init(_ mpirun: String, ranks: Int = 2, _ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", try vaeBinary().path] + arguments
+        process.environment = vaeEnvironment()
         (process.standardOutput, process.standardError) = (out, err)
         try process.run()
         group.enter()

@@ -14,6 +14,7 @@ final class VAEProcess {
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = try vaeBinary()
         process.arguments = arguments
+        process.environment = vaeEnvironment()
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))

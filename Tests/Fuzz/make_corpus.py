@@ -1,5 +1,5 @@
 """Writes the fuzzers' seed corpus: python3 make_corpus.py OUT_DIR JPEGWRITE_BINARY
-One folder per target (png, jpeg, exif, safetensors, config) of small valid inputs, so the fuzzers
+One folder per target (png, jpeg, exif, safetensors, config, cache) of small valid inputs, so the fuzzers
 start from files that get past the signature and header checks. Standard library only; JPEGs come
 from jpegwrite.c (libjpeg), which run.sh builds.
 """
@@ -115,6 +115,43 @@ def model(size, channels, widths, latent, hidden=None, **extra):
     return m
 
 
+def cache_hash(data, h=0xCBF29CE484222325):
+    """CacheFile.hash: FNV-1a's step over little-endian 8-byte words, then over the trailing bytes."""
+    m = (1 << 64) - 1
+    words = len(data) // 8
+    for w in struct.unpack("<%dQ" % words, data[:words * 8]):
+        h = ((h ^ w) * 0x100000001B3) & m
+    for b in data[words * 8:]:
+        h = ((h ^ b) * 0x100000001B3) & m
+    return h
+
+
+def cache_file(key, record, images, entries, block=None):
+    """An image cache in the layout of Sources/VAE/Cache/CacheFile.swift's header comment.
+    images: the kept images' records (bytes of `record` each); entries: (name, size, mtime, slot, reason)."""
+    key = key.encode()
+    block = block or max(1, (1 << 20) // record)
+    blocks = (len(images) + block - 1) // block
+    images_offset = (128 + len(key) + 4095) // 4096 * 4096
+    images_end = images_offset + record * len(images)
+    index_offset = (images_end + 7) // 8 * 8
+    strings, index = b"", b""
+    for name, size, mtime, slot, reason in entries:
+        n, r = name.encode(), reason.encode()
+        index += struct.pack("<QqqQII", size, mtime, slot, len(strings), len(n), len(r))
+        strings += n + r
+    data = b"".join(images)
+    for b in range(blocks):
+        index += struct.pack("<Q", cache_hash(data[b * block * record:(b + 1) * block * record]))
+    index += strings
+    head = b"VAECACHE" + struct.pack("<II9Q", 1, 128, len(key), len(images), record, images_offset, block, len(entries),
+                                     index_offset, len(strings), index_offset + len(index))
+    head += b"\0" * (128 - len(head)) + key
+    checksum = cache_hash(index, cache_hash(key, cache_hash(head[:88])))
+    head = head[:88] + struct.pack("<Q", checksum) + head[96:]
+    return head + b"\0" * (images_offset - len(head)) + data + b"\0" * (index_offset - images_end) + index
+
+
 def main():
     out, jpegwrite = sys.argv[1], sys.argv[2]
     files = {("png", k): v for k, v in pngs().items()}
@@ -149,6 +186,15 @@ def main():
     files[("config", "blocks_gaussian")] = config(gaussian, 8, 3, top={"limit": 5, "version": 2},
                                                     schedule={"kind": "cosine", "warmupSteps": 10, "totalSteps": 500},
                                                     klWarmupSteps=10, freeBits=0.25, flip=True, timeLimit=60.0)
+    images = [bytes((i * 7 + j) % 256 for j in range(12)) for i in range(3)]
+    files[("cache", "three")] = cache_file("SwiftVAE image cache, preparation 1\nfolder /data\nsize 2 channels 3", 12, images,
+                                           [("0:a.png", 70, 1700000000123456789, 0, ""), ("0:b.txt", 5, 1, -1, ""),
+                                            ("0:broken.png", 11, 2, -2, "truncated PNG"), ("0:sub/c.png", 80, 3, 1, ""),
+                                            ("0:sub/d.png", 81, 4, 2, "")])
+    files[("cache", "empty")] = cache_file("k", 1, [], [])
+    # Blocks of 3 images, the last of 1 (vae writes about 1 MiB a block; a reader takes any block size).
+    files[("cache", "many_blocks")] = cache_file("blocks", 3, [bytes([i, i, i]) for i in range(10)],
+                                                 [("0:%02d.png" % i, i, i, i, "") for i in range(10)], block=3)
     for (target, name), data in files.items():
         os.makedirs(os.path.join(out, target), exist_ok=True)
         with open(os.path.join(out, target, name), "wb") as f:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets into .build/fuzz, makes the seed corpus if missing, and runs each target for N seconds.
-# usage: bash Tests/Fuzz/run.sh [SECONDS=20] [TARGET...]   (targets: png jpeg exif safetensors config)
+# usage: bash Tests/Fuzz/run.sh [SECONDS=20] [TARGET...]   (targets: png jpeg exif safetensors config cache)
 # Exits non-zero when any target crashes, leaks, times out or runs out of memory; the input is in .build/fuzz/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,9 +8,9 @@ root=$PWD
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(png jpeg exif safetensors config)
+[ ${#targets[@]} -gt 0 ] || targets=(png jpeg exif safetensors config cache)
 for t in "${targets[@]}"; do
-    case $t in png|jpeg|exif|safetensors|config) ;; *) echo "fuzz: no target '$t' (png jpeg exif safetensors config)" >&2; exit 2;; esac
+    case $t in png|jpeg|exif|safetensors|config|cache) ;; *) echo "fuzz: no target '$t' (png jpeg exif safetensors config cache)" >&2; exit 2;; esac
 done
 out=$root/.build/fuzz
 swiftc=${SWIFTC:-swiftc}
@@ -43,9 +43,9 @@ build() {
     # The GEMM and layer code is not under test: no coverage feedback from it.
     module VAECore address $(find "$root/Sources/VAECore" -name '*.swift' | sort)
     module VAE fuzzer,address $(find "$root/Sources/VAE" -name '*.swift' | sort)
-    for t in png jpeg exif safetensors config; do
+    for t in png jpeg exif safetensors config cache; do
         local deps=("$obj/ImageIO.o" "$obj/png_shim.o" "$obj/jpeg_shim.o" "$obj/gif_shim.o")
-        [ "$t" = safetensors ] || [ "$t" = config ] && deps+=("$obj/VAE.o" "$obj/VAECore.o" "$obj/float_env.o" "$obj/bf16_round.o" "$obj/cpu_features.o" "$obj/dnnl_gemm.o" "$obj/mpi_shim.o")
+        [ "$t" = safetensors ] || [ "$t" = config ] || [ "$t" = cache ] && deps+=("$obj/VAE.o" "$obj/VAECore.o" "$obj/float_env.o" "$obj/bf16_round.o" "$obj/cpu_features.o" "$obj/dnnl_gemm.o" "$obj/mpi_shim.o")
         "$swiftc" -O -g -sanitize=fuzzer,address -parse-as-library -use-ld=lld "${includes[@]}" \
             "$root/Tests/Fuzz/fuzz_$t.swift" "${deps[@]}" -lpng16 -lz -ljpeg -lgif -lopenblas -ldnnl -lgomp -ldl -o "$out/bin/fuzz_$t"
     done
@@ -54,14 +54,14 @@ build() {
 
 # FUZZ_NO_BUILD=1 reuses the binaries of the last build (to run again while editing sources).
 [ "${FUZZ_NO_BUILD:-0}" = 1 ] && [ -x "$out/bin/fuzz_config" ] || build
-[ -d "$out/seeds/png" ] || python3 "$root/Tests/Fuzz/make_corpus.py" "$out/seeds" "$out/bin/jpegwrite"
+[ -d "$out/seeds/cache" ] || python3 "$root/Tests/Fuzz/make_corpus.py" "$out/seeds" "$out/bin/jpegwrite"
 
 # Longest input worth trying per target: larger files only slow the search down.
-declare -A max_len=([png]=4096 [jpeg]=8192 [exif]=1024 [safetensors]=2048 [config]=2048)
+declare -A max_len=([png]=4096 [jpeg]=8192 [exif]=1024 [safetensors]=2048 [config]=2048 [cache]=8192)
 # Crash inputs kept as regression tests are replayed first, so CI re-checks every fix.
 declare -A regressions=([png]=Tests/ImageIOTests/Fixtures/fuzz-regressions [jpeg]=Tests/ImageIOTests/Fixtures/fuzz-regressions
     [exif]=Tests/ImageIOTests/Fixtures/fuzz-regressions [safetensors]=Tests/VAETests/Fixtures/fuzz-regressions
-    [config]=Tests/VAETests/Fixtures/fuzz-regressions)
+    [config]=Tests/VAETests/Fixtures/fuzz-regressions [cache]=Tests/VAETests/Fixtures/fuzz-regressions)
 dict() { case $1 in safetensors|config) echo "-dict=$root/Tests/Fuzz/json.dict";; png) echo "-dict=$root/Tests/Fuzz/png.dict";; esac; }
 
 # A Swift trap then reaches libFuzzer's crash handler (with the input saved) rather than Swift's backtracer.

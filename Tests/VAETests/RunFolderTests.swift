@@ -88,4 +88,21 @@ import ImageIO
         #expect(!DataFingerprint.matches(saved: "9a3f-3", current: relative))
         #expect(!DataFingerprint.matches(saved: "v2-1-2", current: relative))
     }
+
+    /// The fingerprint standardizes each folder once rather than each path: the same value as
+    /// standardizing every path, as fingerprints saved before did, on paths with ., .., // and links.
+    @Test func fingerprintsEqualThoseOfEveryPathStandardizedAlone() {
+        let paths = ["data/a.png", "./data/b.png", "data/../data/c.png", "data//d.png", "data/sub/./e.png", "/f.png", "g.png",
+                     "data/sub/..", "data/sub/.", "/", "data/", "/tmp/../tmp/h.png", "../up/i.png"]
+        let folders = ["data", "/tmp"]
+        let roots = folders.map(DataFingerprint.absolute)
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for path in paths {
+            for b in DataFingerprint.relative(DataFingerprint.absolute(path), to: roots).utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h = (h ^ 10) &* 0x100_0000_01b3
+        }
+        #expect(DataFingerprint.of(paths: paths, folders: folders) == "v2-" + String(h, radix: 16) + "-\(paths.count)")
+        var memo: [Substring: String] = [:]
+        for path in paths { #expect(DataFingerprint.absolute(path, folders: &memo) == DataFingerprint.absolute(path), "\(path)") }
+    }
 }

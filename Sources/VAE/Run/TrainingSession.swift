@@ -30,12 +30,14 @@ public final class TrainingSession {
         public var warn: (String) -> Void
         /// Bytes the run may take; it is refused before allocating when it would need more.
         public var memoryBudget: Int
+        /// Where the prepared images are cached (nil: decoded every time, nothing written).
+        public var cache: DatasetCache?
 
         public init(threads: Int, decode: DecodeOptions = DecodeOptions(), progress: ProgressLine = ProgressLine(),
                     say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) },
-                    memoryBudget: Int = MemoryPlan.defaultBudget()) {
+                    memoryBudget: Int = MemoryPlan.defaultBudget(), cache: DatasetCache? = nil) {
             (self.threads, self.decode, self.progress, self.say, self.warn) = (threads, decode, progress, say, warn)
-            self.memoryBudget = memoryBudget
+            (self.memoryBudget, self.cache) = (memoryBudget, cache)
         }
     }
 
@@ -159,13 +161,14 @@ public final class TrainingSession {
         let start = Date(), progress = resources.progress
         defer { progress.finish() }     // also when loading fails, before the error is printed
         let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
-                                       options: resources.decode, limit: config.limit,
+                                       options: resources.decode, limit: config.limit, cache: resources.cache,
                                        admit: { try checkMemory(config, images: $0, resources: resources) }) { done, total in
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
             progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
         }
         progress.finish()
         if let note = dataset.skippedSummary() { resources.warn(note) }
+        for line in dataset.cacheReport?.lines ?? [] { line.hasPrefix("warning") ? resources.warn(line) : resources.say(line) }
         return dataset
     }
 
@@ -175,8 +178,9 @@ public final class TrainingSession {
 
     /// The images of a saved run split as its training was: its folders, --limit and validation
     /// split (the same images only while the folders hold the same files).
-    public static func images(of config: RunConfig, threads: Int, warn: @escaping (String) -> Void) throws -> ImageBatches {
-        let dataset = try load(config.dataFolders, config: config, resources: Resources(threads: threads, warn: warn))
+    public static func images(of config: RunConfig, threads: Int, cache: DatasetCache? = nil,
+                              warn: @escaping (String) -> Void) throws -> ImageBatches {
+        let dataset = try load(config.dataFolders, config: config, resources: Resources(threads: threads, warn: warn, cache: cache))
         return ImageBatches(dataset: dataset, validationFraction: config.training.validationFraction, seed: config.training.seed)
     }
 

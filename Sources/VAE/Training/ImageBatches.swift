@@ -60,7 +60,10 @@ public final class ImageBatches: BatchSource {
 extension ImageDataset {
     /// A view of some of the images (copies their bytes).
     public func subset(_ indices: [Int]) -> ImageDataset {
-        ImageDataset(preparation: preparation, paths: indices.map { paths[$0] },
-                     bytes: indices.flatMap { bytes[($0 * imageFloats)..<(($0 + 1) * imageFloats)] })
+        let per = imageFloats
+        var out: [UInt8] = []
+        out.reserveCapacity(indices.count * per)
+        bytes.withUnsafeBufferPointer { all in for i in indices { out.append(contentsOf: all[(i * per)..<((i + 1) * per)]) } }
+        return ImageDataset(preparation: preparation, paths: indices.map { paths[$0] }, bytes: out)
     }
 }
