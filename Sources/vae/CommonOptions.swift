@@ -24,11 +24,13 @@ struct PrecisionOptions: ParsableArguments {
                                discussion: "Weights, reductions, the loss and the KL stay fp32 either way. bf16 is refused on a CPU without native bf16 products; auto falls back to fp32 there."))
     var precision: Precision = .auto
 
-    /// The precision to run in, printed with the reason ("precision bf16 (auto: this CPU has AVX512_BF16)").
-    func chosen() throws -> Precision {
+    /// The precision to run in, printed with the reason ("precision bf16 (auto: this CPU has AVX512_BF16)"):
+    /// on stdout, or on stderr where stdout is for a machine (evaluate --json).
+    func chosen(onStandardError: Bool = false) throws -> Precision {
         do {
             let choice = try PrecisionChoice.resolve(precision)
-            print("precision \(choice.reason)")
+            let line = "precision \(choice.reason)"
+            if onStandardError { warn(line) } else { print(line) }
             return choice.precision
         } catch {
             throw RunFailure("\(error)")
@@ -101,14 +103,14 @@ func warn(_ text: String) {
 }
 
 /// Loads a run folder to compute in `precision`, turning failures into a clean error message.
-func loadModel(_ folder: String, threads: Int, precision: PrecisionOptions) throws -> Model {
+func loadModel(_ folder: String, threads: Int, precision: PrecisionOptions, quietStdout: Bool = false) throws -> Model {
     let model: Model
     do {
         model = try Model(folder: folder, threads: threads)
     } catch {
         throw RunFailure("\(error)")
     }
-    model.precision = try precision.chosen()
+    model.precision = try precision.chosen(onStandardError: quietStdout)
     return model
 }
 

@@ -54,7 +54,7 @@ struct Evaluate: ParsableCommand {
     ]
 
     func run() throws {
-        let model = try loadModel(runFolder, threads: threads.threads, precision: precision)
+        let model = try loadModel(runFolder, threads: threads.threads, precision: precision, quietStdout: json)
         let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()

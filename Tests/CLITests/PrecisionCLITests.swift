@@ -69,11 +69,11 @@ import TestSupport
         for precision in Self.nativeBF16 ? ["fp32", "bf16"] : ["fp32"] {
             let r = try vae(["evaluate", run, sampleData, "--k", "10", "--json", "--precision", precision])
             #expect(r.status == 0, "\(r.stderr)")
-            let json = r.stdout.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n")
-            let result = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            // stdout is the JSON alone; the precision line goes to stderr.
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
             #expect(result["precision"] as? String == precision)
             bounds[precision] = try #require(result["negativeELBO"] as? Double)
-            #expect(r.stdout.hasPrefix("precision \(precision) (asked"), "\(r.stdout)")
+            #expect(r.stderr.contains("precision \(precision) (asked"), "\(r.stderr)")
         }
         if let fp32 = bounds["fp32"], let bf16 = bounds["bf16"] {
             #expect(fp32 != bf16)
