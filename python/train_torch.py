@@ -150,7 +150,8 @@ class Schedule:
 
 class Trainer:
     """One step as vae's Trainer.step: loss = mean NLL + β·KL (free bits: Σ_j max(λ, mean KL_j)), the update
-    skipped when the loss or gradient norm is not finite, optional clipping, Adam, then the weight average."""
+    skipped when the loss or gradient norm is not finite or (skipSpikes) a spike, optional clipping, Adam, then the
+    weight average."""
 
     def __init__(self, model, training):
         self.model = model
@@ -161,6 +162,10 @@ class Trainer:
         self.decay = training.get("averageDecay") or 0.0
         self.average = [p.detach().clone() for p in self.params] if self.decay > 0 else None
         self.updates = 0
+        # SpikeGuard: skip a step whose norm is above skipSpikes × the running geometric mean of the
+        # applied steps' norms, once 100 applied steps have been measured.
+        self.skip = training.get("skipSpikes")
+        self.log_usual, self.tracked = None, 0
 
     def step(self, x, lr, beta):
         for group in self.adam.param_groups:
@@ -180,6 +185,12 @@ class Trainer:
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.params, self.clip if self.clip else float("inf"))
         applied = bool(torch.isfinite(loss)) and bool(torch.isfinite(norm))
+        if applied and self.skip and self.tracked >= 100 and float(norm) > self.skip * math.exp(self.log_usual):
+            applied = False
+        if applied and self.skip and float(norm) > 0:
+            x = math.log(float(norm))
+            self.log_usual = x if self.log_usual is None else self.log_usual + 0.01 * (x - self.log_usual)
+            self.tracked += 1
         if applied:
             self.adam.step()
             self.updates += 1

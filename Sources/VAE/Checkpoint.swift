@@ -35,6 +35,7 @@ public enum Checkpoint {
                     "adam_step": "\(adam.step)", "seed": "\(config.training.seed)",
                     "train_seconds": "\(state.trainSeconds)", "data_fingerprint": state.dataFingerprint]
         meta.merge(state.sums.metadata) { $1 }
+        meta.merge(state.spikes.metadata) { $1 }
         if let id = config.runID { meta["run_id"] = id }
         meta[versionKey] = "\(version)"
         var tensors: [Safetensors.Entry] = [
@@ -187,6 +188,10 @@ public enum Checkpoint {
             throw RunError.corrupt(path: path, reason: "the epoch's running sums do not parse")
         }
         state.sums = sums
+        guard let spikes = SpikeGuard.State(metadata: meta) else {
+            throw RunError.corrupt(path: path, reason: "the gradient spike guard's running norm does not parse")
+        }
+        state.spikes = spikes
         state.trainSeconds = meta["train_seconds"].flatMap(Double.init) ?? 0
         state.dataFingerprint = meta["data_fingerprint"] ?? ""
         state.runID = meta["run_id"]

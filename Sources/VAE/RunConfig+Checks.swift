@@ -16,6 +16,9 @@ extension TrainOptions {
             return "training.shards \(shards) is out of range (1 to the batch size \(batch), at most 1,024)"
         }
         if let clipNorm, !(clipNorm.isFinite && clipNorm > 0) { return "training.clipNorm \(clipNorm) must be a positive number" }
+        if let skipSpikes, !(skipSpikes >= 2 && skipSpikes <= 1e6) {
+            return "training.skipSpikes \(skipSpikes) must be a factor between 2 and 1,000,000 (leave it out for none)"
+        }
         if let averageDecay, !(averageDecay >= 0 && averageDecay < 1) {
             return "training.averageDecay \(averageDecay) must be at least 0 and below 1"
         }

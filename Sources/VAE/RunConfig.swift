@@ -13,6 +13,10 @@ public struct TrainOptions: Codable, Sendable, Equatable {
     /// The batch is cut into this many shards; results depend on it, not on the thread count.
     public var shards: Int = 2
     public var clipNorm: Float?
+    /// A step whose gradient norm is above this many times the usual is not applied (SpikeGuard);
+    /// nil applies every finite step, as runs made before --skip-spikes did.
+    public var skipSpikes: Double?
+    public static let defaultSkipSpikes = 20.0
     /// Decay of the moving average of the weights that is validated and saved; nil keeps the
     /// last iterate (as runs made before averaging existed, whose config.json lacks the key).
     public var averageDecay: Float? = TrainOptions.defaultAverageDecay

@@ -13,6 +13,8 @@ public struct StepResult: Sendable {
     public var applied: Bool
     /// True when --clip-norm scaled this step's gradient down.
     public var clipped = false
+    /// True when the update was left out for a gradient norm above `Trainer.skipAboveNorm` (SpikeGuard).
+    public var spike = false
 }
 
 public final class Trainer: @unchecked Sendable {
@@ -29,6 +31,8 @@ public final class Trainer: @unchecked Sendable {
     public var beta: Float
     /// Clip the gradient to this global norm before the update; nil (the default) does not clip.
     public var clipNorm: Float?
+    /// A finite step whose gradient norm is above this is not applied (SpikeGuard sets it before each step); nil applies all.
+    public var skipAboveNorm: Double?
     /// Free bits λ in nats per latent dimension (Network+FreeBits), or nil for the plain KL.
     public var freeBits: Float?
     public let seed: UInt64
@@ -145,6 +149,10 @@ public final class Trainer: @unchecked Sendable {
         let norm = reduceGradients()
         var result = StepResult(reconstruction: reconstruction, kl: kl, loss: loss, gradientNorm: norm, applied: false)
         guard loss.isFinite, norm.isFinite else { return result }
+        if let limit = skipAboveNorm, norm > limit {
+            result.spike = true
+            return result
+        }
         var gradScale: Float = 1
         if let clipNorm, norm > Double(clipNorm) {
             gradScale = clipNorm / Float(norm + 1e-6)

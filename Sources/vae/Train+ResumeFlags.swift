@@ -67,6 +67,10 @@ extension Train {
         if let clipNorm {
             fixed.append(FixedSetting("--clip-norm", given: clipNorm, saved: \.training.clipNorm, show: { $0.map { "\($0)" } ?? "none" }))
         }
+        if let skipSpikes {
+            fixed.append(FixedSetting("--skip-spikes", given: skipSpikes > 0 ? skipSpikes : nil, saved: \.training.skipSpikes,
+                                      show: { $0.map { "\($0)" } ?? "0" }))
+        }
         if let averageDecay {
             fixed.append(FixedSetting("--average-decay", given: averageDecay > 0 ? averageDecay : nil, saved: \.training.averageDecay,
                                       show: { $0.map { "\($0)" } ?? "0" }))

@@ -104,6 +104,11 @@ struct Train: ParsableCommand {
     @Option(help: "Clip the gradient to this global norm (default: no clipping).")
     var clipNorm: Float?
 
+    @Option(help: ArgumentHelp("Leave out the update of a step whose gradient norm is more than this many times the usual, a running mean over recent steps (default \(Int(TrainOptions.defaultSkipSpikes)); 0 applies every finite step).",
+                               discussion: "Long runs can blow up in a step or two: one gradient thousands of times the usual whose update ruins the weights. Leaving those few steps out (as VDVAE does) keeps the run going; the first \(SpikeGuard.defaultSettleSteps) steps only measure the usual norm. Each skipped step is reported and counted in metrics.jsonl (spikeSteps); \(50) in a row stop the run with its last good weights.",
+                               valueName: "factor"))
+    var skipSpikes: Double?
+
     @Option(help: ArgumentHelp("Decay per step of the moving average of the weights that is validated, drawn and saved (default \(TrainOptions.defaultAverageDecay); 0 keeps the last weights instead).",
                                discussion: "Averaging the weights over the last hundred or so steps (0.99) gives a better test bound than the last step's weights alone: on Fashion-MNIST, 0.8–1.0 nats of −ELBO."))
     var averageDecay: Float?
@@ -173,6 +178,9 @@ struct Train: ParsableCommand {
         if let epochs, epochs > 1_000_000 { throw ValidationError("--epochs must be at most 1000000") }
         if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
             throw ValidationError("--clip-norm must be a positive number (the largest gradient norm kept), e.g. 100")
+        }
+        if let skipSpikes, !(skipSpikes == 0 || (skipSpikes >= 2 && skipSpikes <= 1e6)) {
+            throw ValidationError("--skip-spikes must be 0 (off) or a factor between 2 and 1000000, e.g. 20")
         }
         if let averageDecay, !(0..<1).contains(averageDecay) {
             throw ValidationError("--average-decay must be at least 0 and below 1, e.g. 0.99")
@@ -334,6 +342,8 @@ struct Train: ParsableCommand {
         t.seed = seed ?? t.seed
         t.validationFraction = valFraction ?? t.validationFraction
         t.clipNorm = clipNorm
+        let skip = skipSpikes ?? TrainOptions.defaultSkipSpikes
+        t.skipSpikes = skip > 0 ? skip : nil
         let decay = averageDecay ?? TrainOptions.defaultAverageDecay
         t.averageDecay = decay > 0 ? decay : nil
         schedules.apply(to: &t, epochs: epochs, defaults: defaults)

@@ -23,4 +23,6 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var gradientNorm: Double?
     public var maxGradientNorm: Double?
     public var clippedSteps: Int?
+    /// Steps whose update --skip-spikes left out (nil when the run does not skip them).
+    public var spikeSteps: Int?
 }

@@ -49,6 +49,12 @@ extension TrainingSession: TrainingLoopDelegate {
         say("step \(step): the loss or its gradient is not finite; the update was skipped")
     }
 
+    public func trainingLoop(_ loop: TrainingLoop, skippedSpike step: Int, norm: Double, usual: Double) {
+        progress.finish()
+        say(String(format: "step %d: gradient norm %.3g, %.0f× the usual %.3g; the update was skipped (--skip-spikes %g)",
+                   step, norm, norm / usual, usual, config.training.skipSpikes ?? 0))
+    }
+
     public func trainingLoop(_ loop: TrainingLoop, willStop reason: EarlyStop) throws {
         progress.finish()
         try saveCheckpoint()
@@ -59,6 +65,9 @@ extension TrainingSession: TrainingLoopDelegate {
                 + " (or, to sample from this model as it is, fit its prior: vae fit-prior \(folder.path))")
         case let .nonFiniteSteps(count):
             say("stopping: \(count) steps in a row were not finite. The weights are the last good ones. " + lowerRateAdvice)
+        case let .gradientSpikes(count):
+            say(String(format: "stopping: %d steps in a row had gradient norms over %g× the usual (--skip-spikes), so none was applied. "
+                       + "The weights are the last good ones. ", count, config.training.skipSpikes ?? 0) + lowerRateAdvice)
         }
     }
 
@@ -77,6 +86,7 @@ extension TrainingSession: TrainingLoopDelegate {
             (metrics.gradientNorm, metrics.maxGradientNorm) = (mean, sums.maxGradientNorm)
             if config.training.clipNorm != nil { metrics.clippedSteps = sums.clippedSteps }
         }
+        if config.training.skipSpikes != nil { metrics.spikeSteps = sums.spikeSteps }
         if validation.count > 0 {
             let v = viewer.evaluate(validation, k: 0, seed: config.training.seed)
             metrics.valNegELBO = v.negativeELBO

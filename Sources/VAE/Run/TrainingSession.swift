@@ -142,6 +142,7 @@ public final class TrainingSession {
         loop = TrainingLoop(trainer: trainer, source: source, batchSize: t.batch, epochs: t.epochs,
                             maxBadSteps: t.maxBadSteps, state: state)
         loop.schedule = t.trainingSchedule
+        loop.spikeGuard = t.skipSpikes.map(SpikeGuard.init)
         guard state.batchInEpoch <= loop.stepsPerEpoch else {
             throw RunError.corrupt(path: folder.file(Checkpoint.stateFile), reason: "batch \(state.batchInEpoch) of an epoch "
                 + "of \(loop.stepsPerEpoch) batches: the training state does not fit these images and this batch size")

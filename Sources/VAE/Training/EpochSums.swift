@@ -17,6 +17,8 @@ public struct EpochSums: Sendable, Equatable {
     public var maxGradientNorm = 0.0
     public var appliedSteps = 0
     public var clippedSteps = 0
+    /// Steps whose update --skip-spikes left out (their gradient norm was many times the usual).
+    public var spikeSteps = 0
 
     public init() {}
 
@@ -54,7 +56,7 @@ extension EpochSums {
     static let keys = (loss: "sum_loss", reconstruction: "sum_reconstruction", kl: "sum_kl",
                        images: "sum_images", skipped: "skipped_steps")
     static let gradientKeys = (sum: "sum_gradient_norm", max: "max_gradient_norm", applied: "applied_steps",
-                               clipped: "clipped_steps")
+                               clipped: "clipped_steps", spikes: "spike_steps")
     static let legacyKey = "sums"
 
     /// Decimal text that reads back to the same Double (Swift prints the shortest such text).
@@ -62,7 +64,8 @@ extension EpochSums {
         [Self.keys.loss: "\(loss)", Self.keys.reconstruction: "\(reconstruction)", Self.keys.kl: "\(kl)",
          Self.keys.images: "\(images)", Self.keys.skipped: "\(skippedSteps)",
          Self.gradientKeys.sum: "\(gradientNorm)", Self.gradientKeys.max: "\(maxGradientNorm)",
-         Self.gradientKeys.applied: "\(appliedSteps)", Self.gradientKeys.clipped: "\(clippedSteps)"]
+         Self.gradientKeys.applied: "\(appliedSteps)", Self.gradientKeys.clipped: "\(clippedSteps)",
+         Self.gradientKeys.spikes: "\(spikeSteps)"]
     }
 
     /// The sums in `metadata`: nil when a key is there but does not parse (the caller names the file);
@@ -81,6 +84,11 @@ extension EpochSums {
                       let clipped = metadata[Self.gradientKeys.clipped].flatMap(Int.init),
                       applied >= 0, clipped >= 0 else { return nil }
                 (gradientNorm, maxGradientNorm, appliedSteps, clippedSteps) = (sum, max, applied, clipped)
+                // Kept since --skip-spikes; absent in older states (then zero).
+                if let text = metadata[Self.gradientKeys.spikes] {
+                    guard let spikes = Int(text), spikes >= 0 else { return nil }
+                    spikeSteps = spikes
+                }
             }
         } else if let csv = metadata[Self.legacyKey] {
             let values = csv.split(separator: ",").map { Double($0) }

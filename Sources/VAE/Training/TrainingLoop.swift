@@ -16,6 +16,12 @@ public final class TrainingLoop {
     /// The learning rate and KL weight set before each step, and the time budget; nil leaves the
     /// trainer's own settings untouched.
     public var schedule: TrainingSchedule?
+    /// Leaves out the update of a step whose gradient norm is many times the usual (--skip-spikes); nil applies every finite step.
+    public var spikeGuard: SpikeGuard?
+    /// Steps in a row the guard may leave out before the run stops: a spike is a step or two,
+    /// while this many mean the gradients have changed for good, and judging them by the old
+    /// norm would stall the run.
+    public var maxSpikesInARow = 50
     /// Seconds, for the time budget and the rates (a test may count steps instead).
     public var clock: () -> Double = Profiler.now
     /// Set when the time budget (or the step count estimated for it) ended the run.
@@ -38,7 +44,7 @@ public final class TrainingLoop {
     /// requested, or the loss diverges.
     public func run() throws -> Outcome {
         let batch = Buffer(count: batchSize * source.imageFloats)
-        var badInARow = 0
+        var badInARow = 0, spikesInARow = 0
         while !isComplete {
             let epoch = state.epoch, steps = stepsPerEpoch
             source.beginEpoch(epoch, batchSize: batchSize, from: state.batchInEpoch)
@@ -52,13 +58,25 @@ public final class TrainingLoop {
                     trainer.adam.settings.learningRate = schedule.learningRate(atStep: state.step)
                     trainer.beta = schedule.beta(atStep: state.step)
                 }
+                trainer.skipAboveNorm = spikeGuard?.limit(state.spikes)
                 let result = trainer.step(batch.pointer, count: count, noiseIndex: UInt64(state.step))
                 state.step += 1
                 state.batchInEpoch += 1
                 imagesThisSession += count
                 if result.applied {
-                    badInARow = 0
+                    (badInARow, spikesInARow) = (0, 0)
                     state.sums.add(result, count: count)
+                    if spikeGuard != nil { SpikeGuard.record(result.gradientNorm, into: &state.spikes) }
+                } else if result.spike {
+                    badInARow = 0
+                    spikesInARow += 1
+                    state.sums.spikeSteps += 1
+                    delegate?.trainingLoop(self, skippedSpike: state.step, norm: result.gradientNorm, usual: state.spikes.usualNorm ?? 0)
+                    if spikesInARow >= maxSpikesInARow {
+                        state.trainSeconds += clock() - epochStart
+                        try delegate?.trainingLoop(self, willStop: .gradientSpikes(spikesInARow))
+                        return .diverged
+                    }
                 } else {
                     badInARow += 1
                     state.sums.skippedSteps += 1

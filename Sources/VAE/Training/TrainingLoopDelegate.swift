@@ -27,6 +27,9 @@ public enum EarlyStop: Sendable, Equatable {
     case interrupted
     /// This many steps in a row had a loss or gradient that was not finite.
     case nonFiniteSteps(Int)
+    /// This many steps in a row had a gradient norm --skip-spikes left out: not a spike, a run
+    /// whose gradients have changed (or gone bad) for good.
+    case gradientSpikes(Int)
 }
 
 /// Epoch ends decide whether training goes on: a validation figure that is no longer finite stops it.
@@ -37,6 +40,9 @@ public protocol TrainingLoopDelegate: AnyObject {
     func trainingLoop(_ loop: TrainingLoop, didStep progress: StepProgress)
     /// Step `step` (1-based) was skipped: its loss or gradient was not finite.
     func trainingLoop(_ loop: TrainingLoop, skippedStep step: Int)
+    /// Step `step` (1-based) was not applied: its gradient norm was `norm`, over the limit
+    /// (SpikeGuard's factor × the usual norm, `usual`).
+    func trainingLoop(_ loop: TrainingLoop, skippedSpike step: Int, norm: Double, usual: Double)
     /// The end of epoch `loop.state.epoch` (1-based now: the state already points at the next
     /// one, with its sums cleared), with the finished epoch's sums. The place to validate and
     /// save a checkpoint.
@@ -50,4 +56,5 @@ public protocol TrainingLoopDelegate: AnyObject {
 
 extension TrainingLoopDelegate {
     public func trainingLoop(_ loop: TrainingLoop, didEstimate schedule: LearningRateSchedule) throws {}
+    public func trainingLoop(_ loop: TrainingLoop, skippedSpike step: Int, norm: Double, usual: Double) {}
 }

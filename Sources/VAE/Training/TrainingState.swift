@@ -8,6 +8,8 @@ public struct TrainingState: Sendable, Equatable {
     public var step = 0
     /// Running sums over the current epoch's applied steps, for its metrics line.
     public var sums = EpochSums()
+    /// The usual gradient norm that --skip-spikes judges steps by.
+    public var spikes = SpikeGuard.State()
     public var trainSeconds = 0.0
     /// Fingerprint of the file list, to tell when a resumed run's folder changed (DataFingerprint).
     public var dataFingerprint = ""
