@@ -181,6 +181,12 @@ func pngSize(_ path: String) throws -> (Int, Int) {
         #expect(try vae(["train", folder, "--epochs", "2", "--out", base + "/split"] + common).status == 0)
         let refused = try vae(["train", "--resume", base + "/split", "--average-decay", "0.5"])
         #expect(refused.status != 0 && refused.stderr.contains("--average-decay cannot change when resuming"))
+        let unguarded = try vae(["train", "--resume", base + "/split", "--skip-spikes", "0"])
+        #expect(unguarded.status != 0 && unguarded.stderr.contains("--skip-spikes cannot change when resuming"), "\(unguarded.stderr)")
+        // The default guard is recorded, and its (empty) count is in every metrics line.
+        let config = try String(contentsOfFile: base + "/split/config.json", encoding: .utf8)
+        #expect(config.contains("\"skipSpikes\" : 20"), "\(config)")
+        #expect(try String(contentsOfFile: base + "/split/metrics.jsonl", encoding: .utf8).contains("\"spikeSteps\":0"))
         let resumed = try vae(["train", "--resume", base + "/split", "--epochs", "4"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let a = try Data(contentsOf: URL(fileURLWithPath: base + "/straight/model.safetensors"))

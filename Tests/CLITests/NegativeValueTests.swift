@@ -8,6 +8,8 @@ import Testing
         (["train", sampleData, "--epochs", "-3"], "--epochs must be at least 1"),
         (["train", sampleData, "--beta", "-0.5"], "--beta must be zero or positive"),
         (["train", sampleData, "--clip-norm", "-1e3"], "--clip-norm must be a positive number"),
+        (["train", sampleData, "--skip-spikes", "-20"], "--skip-spikes must be 0 (off) or a factor"),
+        (["train", sampleData, "--skip-spikes", "1.5"], "--skip-spikes must be 0 (off) or a factor"),
         (["evaluate", sampleData, sampleData, "--k", "-5"], "--k must be between 0 and 100000"),
     ])
     func aNegativeValueIsCheckedByItsFlag(arguments: [String], message: String) throws {
