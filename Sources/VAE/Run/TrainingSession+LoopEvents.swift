@@ -12,10 +12,15 @@ extension TrainingSession: TrainingLoopDelegate {
         let t = config.training
         let rate = { (x: Float) in String(format: "%g", x) }
         var advice = "Try a lower learning rate (now --lr \(rate(t.learningRate))), e.g. --lr \(rate(t.learningRate / 10))"
+        if t.skipSpikes == nil {
+            // What carried a 50-epoch emoji run past the step that ended it without (README, Results).
+            advice += ", or leave out the updates of rare huge gradients: --skip-spikes \(Int(TrainOptions.defaultSkipSpikes))"
+        }
         if t.clipNorm == nil {
             // A run usually dies of one step whose gradient is hundreds of times the usual: a
-            // clip a few times above the usual norm (this run's, from its metrics) stops it.
-            let usual = loop.state.sums.meanGradientNorm ?? folder.metrics.read().last?.gradientNorm
+            // clip a few times above the usual norm stops it. The usual is the last finished
+            // epoch's (the one under way holds the blow-up), else this epoch's so far.
+            let usual = folder.metrics.read().last?.gradientNorm ?? loop.state.sums.meanGradientNorm
             advice += ", or clip the rare huge gradients: --clip-norm " + (usual.map { Self.clipSuggestion(usualNorm: $0) } ?? "100")
                 + (usual.map { String(format: " (this run's gradient norm was about %.3g)", $0) } ?? "")
         }
