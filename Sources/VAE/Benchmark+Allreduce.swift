@@ -4,10 +4,13 @@ import VAECore
 
 public struct AllreduceTimes: Sendable {
     public var parameters: Int
-    /// Seconds per sum, one entry per timed repeat: training's own exchange (GradientExchange),
+    /// Seconds per sum, one entry per timed repeat: training's own exchange (GradientExchange: the
+    /// rank's node sum and the sum across ranks),
     /// and MPI_Allreduce of the same floats (Open MPI's algorithm, order unspecified), for comparison.
     public var exchange: [Double]
     public var allreduce: [Double]
+    /// With two ranks: the reduce-scatter and allgather by hand that more ranks use (training uses MPI_Allreduce).
+    public var byHand: [Double]?
 }
 
 extension Benchmark {
@@ -35,6 +38,11 @@ extension Benchmark {
         let gradients = trainer.workspaces.map(\.grads.pointer), summed = Buffer(count: n)
         let exchange = time { trainer.exchange!.run(gradients: gradients, into: summed.pointer, threads: threads) }
         let allreduce = time { cluster.sum(plain.pointer, count: n) }
-        return AllreduceTimes(parameters: n, exchange: exchange, allreduce: allreduce)
+        var byHand: [Double]?
+        if let e = trainer.exchange, e.allreduceOfTwo {
+            e.allreduceOfTwo = false
+            byHand = time { e.run(gradients: gradients, into: summed.pointer, threads: threads) }
+        }
+        return AllreduceTimes(parameters: n, exchange: exchange, allreduce: allreduce, byHand: byHand)
     }
 }

@@ -64,7 +64,8 @@ public final class Cluster: @unchecked Sendable {
         check(vae_mpi_allgatherv_doubles(data, c, o), "allgatherv")
     }
 
-    /// In-place MPI_Allreduce (sum) of floats, in whatever order Open MPI picks (bench only).
+    /// In-place MPI_Allreduce (sum) of floats, in whatever order Open MPI picks: exact only where
+    /// that cannot matter (two ranks: one commutative addition per float).
     public func sum(_ data: UnsafeMutablePointer<Float>, count: Int) {
         check(vae_mpi_allreduce_sum_floats(data, count), "allreduce")
     }

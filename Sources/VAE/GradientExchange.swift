@@ -10,6 +10,11 @@ import VAECore
 /// process's sum in the last bits (for two ranks a + b = b + a, but not beyond). Here the order is
 /// ShardTree's on every rank and in one process alike.
 ///
+/// Two ranks are the exception: each owns one child of the root, and the root is their sum, a
+/// single addition per parameter, which is commutative in IEEE arithmetic; whatever algorithm
+/// MPI_Allreduce picks, both ranks get left + right, the tree's bits. There it is used (measured
+/// 2–3× faster than the exchange by hand: docs/SCALING.md).
+///
 /// Each rank sends the sums of the tree nodes that cover its shards: one node when the rank count
 /// is a power of two (then a rank sends and receives 2·(N − 1)/N of the gradient per step, what a
 /// ring allreduce moves), a few more otherwise.
@@ -28,6 +33,8 @@ final class GradientExchange: @unchecked Sendable {
     let received: Buffer
     let receivedAt: [ShardTree.Node: Int]
     let sendBlocks: [Range<Int>], receiveBlocks: [Range<Int>]
+    /// Two ranks: this rank's node sum, then MPI_Allreduce (see above). The bench sets it false to time the other way.
+    var allreduceOfTwo: Bool
 
     init(cluster: Cluster, shards: Int, parameters: Int) throws {
         self.cluster = cluster
@@ -51,6 +58,7 @@ final class GradientExchange: @unchecked Sendable {
             throw RunError.invalid("mpirun -np \(ranks): \(shards) shards of \(parameters) parameters need more than 2^31 floats "
                                    + "in one exchange; run a power of two of ranks, or fewer shards")
         }
+        allreduceOfTwo = ranks == 2
         let leaf = mine == 1 && tree.shards(of: nodes[me][0]).count == 1
         send = leaf ? nil : Buffer(count: mine * parameters)
         received = Buffer(count: offset)
@@ -59,6 +67,22 @@ final class GradientExchange: @unchecked Sendable {
     /// summed = the tree sum of every shard's gradient (this rank's are in `gradients`, indexed by shard).
     func run(gradients: [UnsafeMutablePointer<Float>], into summed: UnsafeMutablePointer<Float>, threads: Int) {
         let me = cluster.rank, mine = nodes[me], tree = self.tree, chunks = self.chunks
+        let leafSource = { (node: ShardTree.Node, start: Int) -> UnsafePointer<Float>? in
+            let s = tree.shards(of: node)
+            return s.count == 1 ? UnsafePointer(gradients[s.lowerBound] + start) : nil
+        }
+        if allreduceOfTwo {
+            let n = parameters, pieces = Swift.max(1, Swift.min(16, n / ShardTree.block))
+            Parallel.run(items: pieces, threads: threads) { piece in
+                let part = Parallel.slice(n, part: piece, of: pieces)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: ShardTree.scratchCount) { scratch in
+                    tree.sum(mine[0], start: part.lowerBound, count: part.count, into: summed + part.lowerBound,
+                             scratch: scratch.baseAddress!, source: leafSource)
+                }
+            }
+            cluster.sum(summed, count: n)
+            return
+        }
         let sendPointer: UnsafePointer<Float>
         if let send {
             // This rank's node sums, one (destination, node) block per item.
@@ -67,10 +91,8 @@ final class GradientExchange: @unchecked Sendable {
                 let c = chunks[item / mine.count], k = item % mine.count
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: ShardTree.scratchCount) { scratch in
                     tree.sum(mine[k], start: c.lowerBound, count: c.count,
-                             into: base + mine.count * c.lowerBound + k * c.count, scratch: scratch.baseAddress!) { node, start in
-                        let s = tree.shards(of: node)
-                        return s.count == 1 ? UnsafePointer(gradients[s.lowerBound] + start) : nil
-                    }
+                             into: base + mine.count * c.lowerBound + k * c.count, scratch: scratch.baseAddress!,
+                             source: leafSource)
                 }
             }
             sendPointer = UnsafePointer(base)

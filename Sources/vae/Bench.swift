@@ -44,7 +44,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also measure a square 1024 sgemm (and bf16 product) with the same threads, and each layer product's rate on one thread.")
     var gemm = false
 
-    @Flag(help: "Under mpirun: time the sum of one step's gradient across the ranks (training's exchange, and MPI_Allreduce of as many floats) instead of training steps; --steps repeats, --shards shards (default: one per rank).")
+    @Flag(help: "Under mpirun: time the sum of one step's gradient across the ranks instead of training steps: training's exchange, MPI_Allreduce of as many floats, and with two ranks the exchange by hand that more ranks use; --steps repeats, --shards shards (default: one per rank).")
     var allreduce = false
 
     @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native, else fp32; the default).")
@@ -165,7 +165,7 @@ struct Bench: ParsableCommand {
         let moved = 2 * Double(cluster.size - 1) / Double(cluster.size) * megabytes
         print(String(format: "allreduce %@: %d parameters (%.2f MB of fp32 gradient), %d ranks, %d shards, %d repeats",
                      name, t.parameters, megabytes, cluster.size, shards, steps))
-        for (label, times) in [("exchange ", t.exchange), ("mpi_allreduce", t.allreduce)] {
+        for (label, times) in [("exchange", t.exchange), ("mpi_allreduce", t.allreduce)] + (t.byHand.map { [("by_hand", $0)] } ?? []) {
             let sorted = times.sorted(), q = { (f: Double) in sorted[Int(f * Double(sorted.count - 1))] }
             print(String(format: "  %@ median %.2f ms (quartiles %.2f–%.2f, min %.2f), %.2f GB/s bus bandwidth at the median",
                          label.padding(toLength: 13, withPad: " ", startingAt: 0), 1e3 * q(0.5), 1e3 * q(0.25), 1e3 * q(0.75),

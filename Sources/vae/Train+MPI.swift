@@ -47,6 +47,9 @@ struct RankFolder {
     func fail(_ error: Error) -> Never {
         if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
         cleanUp()
+        // Most errors (a refused flag, too many ranks) strike every rank at once: the others give
+        // rank 0 a moment to print its message before one of their aborts ends the job.
+        if cluster.rank != 0 { usleep(1_000_000) }
         cluster.abort(1)
     }
 }
