@@ -15,6 +15,8 @@ static int (*commRank)(handle, int *);
 static int (*commSize)(handle, int *);
 static int (*bcast)(void *, int, handle, int, handle);
 static int (*allreduce)(const void *, void *, int, handle, handle, handle);
+static int (*alltoallv)(const void *, const int *, const int *, handle, void *, const int *, const int *, handle, handle);
+static int (*allgatherv)(const void *, int, handle, void *, const int *, const int *, handle, handle);
 static int (*barrier)(handle);
 static int (*abortJob)(handle, int);
 static int (*finalize)(void);
@@ -31,6 +33,7 @@ int vae_mpi_init(char *why, size_t whyCapacity) {
     if (!lib) { snprintf(why, whyCapacity, "cannot load Open MPI (%s): %s", libName, dlerror()); return -1; }
     LOAD(initThread, "MPI_Init_thread"); LOAD(commRank, "MPI_Comm_rank"); LOAD(commSize, "MPI_Comm_size");
     LOAD(bcast, "MPI_Bcast"); LOAD(allreduce, "MPI_Allreduce"); LOAD(barrier, "MPI_Barrier");
+    LOAD(alltoallv, "MPI_Alltoallv"); LOAD(allgatherv, "MPI_Allgatherv");
     LOAD(abortJob, "MPI_Abort"); LOAD(finalize, "MPI_Finalize");
     LOAD(world, "ompi_mpi_comm_world"); LOAD(floatType, "ompi_mpi_float"); LOAD(doubleType, "ompi_mpi_double");
     LOAD(byteType, "ompi_mpi_byte"); LOAD(intType, "ompi_mpi_int");
@@ -74,6 +77,16 @@ int vae_mpi_bcast_bytes(void *data, long count, int root) { return bcastChunks((
 int vae_mpi_allreduce_sum_doubles(double *data, long count) { return reduceChunks((char *)data, count, 8, doubleType, sumOp); }
 int vae_mpi_allreduce_sum_floats(float *data, long count) { return reduceChunks((char *)data, count, 4, floatType, sumOp); }
 int vae_mpi_allreduce_max_ints(int *data, long count) { return reduceChunks((char *)data, count, sizeof(int), intType, maxOp); }
+int vae_mpi_alltoallv_floats(const float *send, const int *sendCounts, const int *sendOffsets,
+                             float *receive, const int *receiveCounts, const int *receiveOffsets) {
+    return alltoallv(send, sendCounts, sendOffsets, floatType, receive, receiveCounts, receiveOffsets, floatType, world);
+}
+int vae_mpi_allgatherv_floats(float *data, const int *counts, const int *offsets) {
+    return allgatherv(inPlace, 0, floatType, data, counts, offsets, floatType, world);
+}
+int vae_mpi_allgatherv_doubles(double *data, const int *counts, const int *offsets) {
+    return allgatherv(inPlace, 0, doubleType, data, counts, offsets, doubleType, world);
+}
 int vae_mpi_barrier(void) { return barrier(world); }
 void vae_mpi_abort(int code) { if (abortJob) abortJob(world, code); }
 int vae_mpi_finalize(void) { return finalize ? finalize() : 0; }

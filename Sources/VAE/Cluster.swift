@@ -42,6 +42,39 @@ public final class Cluster: @unchecked Sendable {
         check(vae_mpi_bcast_doubles(data, count, Int32(root)), "broadcast")
     }
 
+    /// The shards rank `q` computes.
+    public func shards(ofRank q: Int, of shards: Int) -> Range<Int> { Parallel.slice(shards, part: q, of: size) }
+
+    /// MPI_Alltoallv: `send[sendBlocks[q]]` goes to rank q, and rank q's block for this rank lands
+    /// in `receive[receiveBlocks[q]]` (ranges in floats, one per rank).
+    public func exchange(send: UnsafePointer<Float>, sendBlocks: [Range<Int>],
+                         receive: UnsafeMutablePointer<Float>, receiveBlocks: [Range<Int>]) {
+        let (sc, so) = mpiCounts(sendBlocks), (rc, ro) = mpiCounts(receiveBlocks)
+        check(vae_mpi_alltoallv_floats(send, sc, so, receive, rc, ro), "alltoallv")
+    }
+
+    /// In-place MPI_Allgatherv: rank q's `data[blocks[q]]` reaches every rank.
+    public func gather(_ data: UnsafeMutablePointer<Float>, blocks: [Range<Int>]) {
+        let (c, o) = mpiCounts(blocks)
+        check(vae_mpi_allgatherv_floats(data, c, o), "allgatherv")
+    }
+
+    public func gather(_ data: UnsafeMutablePointer<Double>, blocks: [Range<Int>]) {
+        let (c, o) = mpiCounts(blocks)
+        check(vae_mpi_allgatherv_doubles(data, c, o), "allgatherv")
+    }
+
+    /// In-place MPI_Allreduce (sum) of floats, in whatever order Open MPI picks: exact only where
+    /// that cannot matter (two ranks: one commutative addition per float).
+    public func sum(_ data: UnsafeMutablePointer<Float>, count: Int) {
+        check(vae_mpi_allreduce_sum_floats(data, count), "allreduce")
+    }
+
+    /// MPI's int counts and offsets; Trainer.attach refuses exchanges that would not fit.
+    private func mpiCounts(_ blocks: [Range<Int>]) -> ([Int32], [Int32]) {
+        (blocks.map { Int32($0.count) }, blocks.map { Int32($0.lowerBound) })
+    }
+
     /// True on every rank when any rank passes true (the stop request every rank must agree on).
     public func any(_ flag: Bool) -> Bool {
         var v: Int32 = flag ? 1 : 0

@@ -43,10 +43,13 @@ public final class Trainer: @unchecked Sendable {
     /// The layers' products: .fp32, or .bf16 (a resolved PrecisionChoice, never .auto).
     public var precision: Precision = .fp32
     public let workspaces: [Workspace]
-    /// Under mpirun: this rank computes only its own contiguous shards, and every shard's
-    /// gradient, losses and KL sums are broadcast from its owner, so every rank sums all shards
-    /// in shard order exactly as one process does (the same weights, bit for bit).
-    public var cluster: Cluster?
+    /// Under mpirun (attach): this rank computes only its own contiguous shards; the ranks then
+    /// share the per-image losses and sum the gradient in ShardTree order (GradientExchange), so
+    /// every rank applies one process's update, bit for bit.
+    public private(set) var cluster: Cluster?
+    var exchange: GradientExchange?
+    /// The order of the gradient sum over shards.
+    let tree: ShardTree
     let summed: Buffer
     /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
     var squares = [Double](repeating: 0, count: Trainer.reductionPieces)
@@ -77,10 +80,17 @@ public final class Trainer: @unchecked Sendable {
         let perShard = (batch + self.shards - 1) / self.shards
         workspaces = (0..<self.shards).map { _ in Workspace(network: network, capacity: perShard) }
         summed = Buffer(count: network.parameterCount)
+        tree = ShardTree(shards: self.shards)
         klSums = .allocate(capacity: self.shards * network.config.latent)
     }
 
     deinit { klSums.deallocate() }
+
+    /// Trains as one rank of `cluster` from now on; refused when there are more ranks than shards.
+    public func attach(_ cluster: Cluster) throws {
+        exchange = try GradientExchange(cluster: cluster, shards: shards, parameters: network.parameterCount)
+        self.cluster = cluster
+    }
 
     /// Threads BLAS itself gets: the cores left over once each shard has a thread.
     public func configureBLAS() {
@@ -134,7 +144,7 @@ public final class Trainer: @unchecked Sendable {
                 network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
             } } }
         }
-        exchangeShards(count: count)
+        exchangeLosses(count: count)
         var reconstruction = 0.0, kl = 0.0
         for s in 0..<shards {
             let b = shardRange(s, count: count).count
@@ -175,40 +185,27 @@ public final class Trainer: @unchecked Sendable {
         return result
     }
 
-    /// Under MPI: each shard's per-dimension KL sums, from the rank that computed them.
-    func exchangeKLSums(count: Int) {
-        guard let cluster else { return }
-        let latent = network.config.latent
-        for s in 0..<shards { cluster.broadcast(klSums + s * latent, count: latent, from: cluster.owner(ofShard: s, of: shards)) }
-    }
-
-    /// Under MPI: each shard's gradient and per-image losses, from the rank that computed them.
-    /// Whole shard gradients travel (not partial sums), so the sum below keeps one process's order.
-    func exchangeShards(count: Int) {
-        guard let cluster else { return }
-        for s in 0..<shards {
-            let root = cluster.owner(ofShard: s, of: shards), ws = workspaces[s], b = shardRange(s, count: count).count
-            cluster.broadcast(ws.grads.pointer, count: network.parameterCount, from: root)
-            guard b > 0 else { continue }
-            ws.reconstruction.withUnsafeMutableBufferPointer { cluster.broadcast($0.baseAddress!, count: b, from: root) }
-            ws.kl.withUnsafeMutableBufferPointer { cluster.broadcast($0.baseAddress!, count: b, from: root) }
-        }
-    }
-
-    /// summed = Σ_shards grads (in shard order); returns the global L2 norm of the sum.
+    /// summed = the sum of the shards' gradients in ShardTree order (across ranks under mpirun);
+    /// returns the global L2 norm of the sum.
     func reduceGradients() -> Double {
-        let pieces = Trainer.reductionPieces, n = network.parameterCount
+        let pieces = Trainer.reductionPieces, n = network.parameterCount, tree = self.tree
+        let gradients = workspaces.map(\.grads.pointer)
         workspaces[0].profiler.time(.optimizer, threads: Swift.min(threads, Trainer.reductionPieces)) {
+            exchange?.run(gradients: gradients, into: summed.pointer, threads: threads)
+            let local = exchange == nil
             squares.withUnsafeMutableBufferPointer { sq in
                 let sq = sq
                 Parallel.run(items: pieces, threads: threads) { piece in
                     let range = Parallel.slice(n, part: piece, of: pieces)
                     let out = summed.pointer
-                    out.advanced(by: range.lowerBound).update(from: workspaces[0].grads.pointer + range.lowerBound,
-                                                              count: range.count)
-                    for s in 1..<Swift.max(1, shards) {
-                        let g = workspaces[s].grads.pointer
-                        for i in range { out[i] += g[i] }
+                    if local {
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: ShardTree.scratchCount) { scratch in
+                            tree.sum(start: range.lowerBound, count: range.count, into: out + range.lowerBound,
+                                     scratch: scratch.baseAddress!) { node, start in
+                                let s = tree.shards(of: node)
+                                return s.count == 1 ? UnsafePointer(gradients[s.lowerBound] + start) : nil
+                            }
+                        }
                     }
                     // Squares in Float lanes over blocks of 4096, the blocks summed in Double.
                     var sum = 0.0

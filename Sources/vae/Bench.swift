@@ -44,6 +44,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also measure a square 1024 sgemm (and bf16 product) with the same threads, and each layer product's rate on one thread.")
     var gemm = false
 
+    @Flag(help: "Under mpirun: time the sum of one step's gradient across the ranks instead of training steps: training's exchange, MPI_Allreduce of as many floats, and with two ranks the exchange by hand that more ranks use; --steps repeats, --shards shards (default: one per rank).")
+    var allreduce = false
+
     @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native, else fp32; the default).")
     var precision: Precision = .auto
 
@@ -72,6 +75,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        if allreduce { return try runAllreduce() }
         if let columnBudget { ColumnChunking.budget = columnBudget }
         if let minimumColumns { ColumnChunking.minimumColumns = minimumColumns }
         let (config, name, fileBatch) = try benchedModel()
@@ -130,6 +134,43 @@ struct Bench: ParsableCommand {
         }
         if let p = r.profile { printProfile(p, title: "training steps") }
         if let p = r.inferenceProfile { printProfile(p, title: "inference passes") }
+    }
+
+    /// --allreduce: rank 0 prints the median and quartiles of each way of summing the gradient.
+    func runAllreduce() throws {
+        let cluster: Cluster
+        do {
+            guard let started = try Cluster.start() else {
+                throw RunFailure("--allreduce times a sum across ranks: run it as 'mpirun -np 2 vae bench --allreduce …'")
+            }
+            cluster = started
+        } catch let failure as RunFailure { throw failure } catch { throw RunFailure("\(error)") }
+        defer { cluster.finish() }
+        let (config, name, _) = try benchedModel()
+        let shards = self.shards ?? cluster.size
+        guard shards >= cluster.size else {
+            if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: --shards \(shards) is fewer than the \(cluster.size) ranks\n".utf8)) }
+            cluster.abort(1)
+        }
+        let t: AllreduceTimes
+        do {
+            t = try Benchmark.allreduce(config: config, shards: shards, repeats: steps, cluster: cluster, threads: threads)
+        } catch {
+            if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
+            cluster.abort(1)
+        }
+        guard cluster.rank == 0 else { return }
+        let megabytes = Double(t.parameters * 4) / 1e6
+        // A ring allreduce sends and receives 2(N − 1)/N of the data per rank: its bus bandwidth.
+        let moved = 2 * Double(cluster.size - 1) / Double(cluster.size) * megabytes
+        print(String(format: "allreduce %@: %d parameters (%.2f MB of fp32 gradient), %d ranks, %d shards, %d repeats",
+                     name, t.parameters, megabytes, cluster.size, shards, steps))
+        for (label, times) in [("exchange", t.exchange), ("mpi_allreduce", t.allreduce)] + (t.byHand.map { [("by_hand", $0)] } ?? []) {
+            let sorted = times.sorted(), q = { (f: Double) in sorted[Int(f * Double(sorted.count - 1))] }
+            print(String(format: "  %@ median %.2f ms (quartiles %.2f–%.2f, min %.2f), %.2f GB/s bus bandwidth at the median",
+                         label.padding(toLength: 13, withPad: " ", startingAt: 0), 1e3 * q(0.5), 1e3 * q(0.25), 1e3 * q(0.75),
+                         1e3 * sorted[0], moved / 1e3 / q(0.5)))
+        }
     }
 
     /// The model to time, its name in the first line, and its batch size when --batch is not given:

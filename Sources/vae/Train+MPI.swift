@@ -12,8 +12,13 @@ struct RankFolder {
 
     init(cluster: Cluster) {
         self.cluster = cluster
-        scratch = cluster.rank == 0 ? nil
-            : (NSTemporaryDirectory() as NSString).appendingPathComponent("vae-rank\(cluster.rank)-\(getpid())")
+        // Inside Open MPI's session directory for this job when it names one: mpirun deletes that
+        // at the job's end even when this rank was killed (kill -9, the OOM killer) and could not
+        // clean up itself. Elsewhere the temporary folder, removed by this rank when it ends.
+        let env = ProcessInfo.processInfo.environment
+        let base = env["OMPI_FILE_LOCATION"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            ?? NSTemporaryDirectory()
+        scratch = cluster.rank == 0 ? nil : (base as NSString).appendingPathComponent("vae-rank\(cluster.rank)-\(getpid())")
     }
 
     /// The folder this rank trains a new run in.
@@ -42,6 +47,9 @@ struct RankFolder {
     func fail(_ error: Error) -> Never {
         if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
         cleanUp()
+        // Most errors (a refused flag, too many ranks) strike every rank at once: the others give
+        // rank 0 a moment to print its message before one of their aborts ends the job.
+        if cluster.rank != 0 { usleep(1_000_000) }
         cluster.abort(1)
     }
 }

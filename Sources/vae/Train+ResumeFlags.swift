@@ -63,6 +63,7 @@ extension Train {
         if let lr { fixed.append(FixedSetting("--lr", given: lr, saved: \.training.learningRate)) }
         if let beta { fixed.append(FixedSetting("--beta", given: beta, saved: \.training.beta)) }
         if let seed { fixed.append(FixedSetting("--seed", given: seed, saved: \.training.seed)) }
+        if let shards { fixed.append(FixedSetting("--shards", given: shards, saved: \.training.shards)) }
         if let valFraction { fixed.append(FixedSetting("--val-fraction", given: valFraction, saved: \.training.validationFraction)) }
         if let clipNorm {
             fixed.append(FixedSetting("--clip-norm", given: clipNorm, saved: \.training.clipNorm, show: { $0.map { "\($0)" } ?? "none" }))

@@ -98,6 +98,10 @@ struct Train: ParsableCommand {
     @Option(help: "Random seed (default 0): the same seed gives the same run, whatever the thread count.")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Cut each batch into this many fixed shards (default 2; 1 to the batch size, at most 1,024); kept for --resume.",
+                               discussion: "Results depend on the shard count, never on the thread count: each shard runs on one thread with one-thread products. Under mpirun each rank computes a contiguous run of the shards, so -np is at most --shards; give ranks × cores per rank to keep every core busy (a power of two of ranks sends the least: docs/SCALING.md)."))
+    var shards: Int?
+
     @Option(help: "Share of the images held out for validation, fixed by the seed (default 0.05).")
     var valFraction: Double?
 
@@ -154,6 +158,9 @@ struct Train: ParsableCommand {
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
+        if let shards, !(1...Swift.min(1024, batch ?? 1024)).contains(shards) {
+            throw ValidationError("--shards must be between 1 and the batch size (at most 1,024)")
+        }
         if let channels, ![1, 3].contains(channels) { throw ValidationError("--channels must be 1 (gray) or 3 (colour)") }
         if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
@@ -296,7 +303,7 @@ struct Train: ParsableCommand {
                 throw RunFailure("mpirun -np \(rank.cluster.size): each batch is cut into \(session.trainer.shards) shards "
                                  + "(training.shards in config.json), one rank's work at least; run at most \(session.trainer.shards) ranks")
             }
-            session.trainer.cluster = rank.cluster
+            do { try session.trainer.attach(rank.cluster) } catch { throw RunFailure("\(error)") }
         }
         let outcome: TrainingSession.Outcome
         do {
@@ -340,6 +347,7 @@ struct Train: ParsableCommand {
         t.learningRate = lr ?? t.learningRate
         t.beta = beta ?? t.beta
         t.seed = seed ?? t.seed
+        t.shards = shards ?? t.shards
         t.validationFraction = valFraction ?? t.validationFraction
         t.clipNorm = clipNorm
         let skip = skipSpikes ?? TrainOptions.defaultSkipSpikes

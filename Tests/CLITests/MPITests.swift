@@ -112,6 +112,28 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
         #expect(left.isEmpty, "scratch folders left: \(left)")
     }
 
+    /// More shards than ranks: with a power of two of ranks each sends one subtree's sum; with three
+    /// ranks over five shards some send two (GradientExchange); free bits share the KL sums too.
+    /// Either way the weights are one process's, bit for bit.
+    @Test func ranksOwningSeveralShardsEqualOneProcess() throws {
+        guard let mpirun = mpirunPath() else {
+            print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
+            return
+        }
+        let base = temporaryFolder("vae-mpi-shards")
+        let data = FileManager.default.currentDirectoryPath + "/Datasets/sample"
+        for (ranks, extra) in [(2, ["--shards", "4"]), (3, ["--shards", "5", "--free-bits", "0.1"])] {
+            let name = "\(ranks)ranks"
+            let one = try vae(["train", data, "--epochs", "1", "--out", base + "/one-" + name] + tiny + extra)
+            #expect(one.status == 0, "\(one.stderr)")
+            let job = try MPIJob(mpirun, ranks: ranks, ["train", data, "--epochs", "1", "--out", base + "/" + name] + tiny + extra).wait()
+            #expect(job?.status == 0, "\(job?.stderr ?? "mpirun did not finish")")
+            try expectSameTraining(base + "/one-" + name, base + "/" + name, "\(ranks) ranks with \(extra)")
+        }
+        let tooMany = try MPIJob(mpirun, ranks: 3, ["train", data, "--epochs", "1", "--out", base + "/tooMany"] + tiny).wait()
+        #expect(tooMany?.status != 0 && tooMany?.stderr.contains("run at most 2 ranks") == true, "\(tooMany?.stderr ?? "")")
+    }
+
     /// A rank killed mid-run ends the whole job with mpirun's message, not a hang. SIGTERM to one
     /// rank alone (rank 1, which writes nothing) stops every rank at the same step, with rank 0's
     /// checkpoint, which resumes: the ranks agree on the stop after every step.
@@ -130,12 +152,18 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
                   Date().timeIntervalSince(start) < 60 { usleep(50_000) }
             if stop == "kill -9" {
                 let victim = try #require(job.pid(ofRank: 1), "rank 1's process not found")
+                // Its scratch copy of the run, in Open MPI's session directory for the job.
+                let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(victim)/environ"))) ?? Data()
+                let session = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                    .first { $0.hasPrefix("OMPI_FILE_LOCATION=") }.map { String($0.dropFirst("OMPI_FILE_LOCATION=".count)) }
+                let scratch = (session ?? NSTemporaryDirectory()) + "/vae-rank1-\(victim)"
+                #expect(FileManager.default.fileExists(atPath: scratch), "rank 1 trains in \(scratch)")
                 kill(victim, SIGKILL)
                 let r = try #require(job.wait(timeout: 30), "the job hung after rank 1 died")
                 #expect(r.status != 0)
                 #expect(r.stderr.contains("rank 1") && r.stderr.contains("signal 9"), "\(r.stderr)")
-                // A rank killed outright cannot remove its scratch copy.
-                try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "vae-rank1-\(victim)")
+                // A rank killed outright cannot remove its scratch copy: mpirun removes the session directory.
+                #expect(!FileManager.default.fileExists(atPath: scratch), "\(scratch) is left behind")
             } else {
                 let signalled = try #require(job.pid(ofRank: 1), "rank 1's process not found")
                 kill(signalled, SIGTERM)

@@ -15,6 +15,13 @@ int vae_mpi_bcast_bytes(void *data, long count, int root);
 int vae_mpi_allreduce_sum_doubles(double *data, long count);
 int vae_mpi_allreduce_sum_floats(float *data, long count);
 int vae_mpi_allreduce_max_ints(int *data, long count);
+/// MPI_Alltoallv over floats: rank r's block for rank q is send[sendOffsets[q] ..< + sendCounts[q]],
+/// and q's block for r lands at receive[receiveOffsets[q] ..< + receiveCounts[q]] (counts in floats).
+int vae_mpi_alltoallv_floats(const float *send, const int *sendCounts, const int *sendOffsets,
+                             float *receive, const int *receiveCounts, const int *receiveOffsets);
+/// In-place MPI_Allgatherv: rank q's block is data[offsets[q] ..< + counts[q]] on q, and on every rank after.
+int vae_mpi_allgatherv_floats(float *data, const int *counts, const int *offsets);
+int vae_mpi_allgatherv_doubles(double *data, const int *counts, const int *offsets);
 int vae_mpi_barrier(void);
 /// Ends every rank of the job with `code`.
 void vae_mpi_abort(int code);
