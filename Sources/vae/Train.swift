@@ -109,7 +109,7 @@ struct Train: ParsableCommand {
     var clipNorm: Float?
 
     @Option(help: ArgumentHelp("Leave out the update of a step whose gradient norm is more than this many times the usual, a running mean over recent steps (default \(Int(TrainOptions.defaultSkipSpikes)); 0 applies every finite step).",
-                               discussion: "Long runs can blow up in a step or two: one gradient thousands of times the usual whose update ruins the weights. Leaving those few steps out (as VDVAE does) keeps the run going; the first \(SpikeGuard.defaultSettleSteps) steps only measure the usual norm. Each skipped step is reported and counted in metrics.jsonl (spikeSteps); \(50) in a row stop the run with its last good weights.",
+                               discussion: "Long runs can blow up in a step or two: one gradient thousands of times the usual whose update ruins the weights. Leaving those few steps out (as VDVAE does) keeps the run going; the first \(SpikeGuard.defaultSettleSteps) steps only measure the usual norm. Each skipped step is reported and counted in metrics.jsonl (spikeSteps); \(TrainingLoop.defaultMaxSpikesInARow) in a row stop the run with its last good weights.",
                                valueName: "factor"))
     var skipSpikes: Double?
 

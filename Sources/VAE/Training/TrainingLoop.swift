@@ -21,7 +21,8 @@ public final class TrainingLoop {
     /// Steps in a row the guard may leave out before the run stops: a spike is a step or two,
     /// while this many mean the gradients have changed for good, and judging them by the old
     /// norm would stall the run.
-    public var maxSpikesInARow = 50
+    public var maxSpikesInARow = TrainingLoop.defaultMaxSpikesInARow
+    public static let defaultMaxSpikesInARow = 50
     /// Seconds, for the time budget and the rates (a test may count steps instead).
     public var clock: () -> Double = Profiler.now
     /// Set when the time budget (or the step count estimated for it) ended the run.
