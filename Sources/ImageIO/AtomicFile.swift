@@ -63,6 +63,23 @@ public enum AtomicFile {
         }
 
         public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+        /// Writes `bytes` at `offset`, over what is there (a header whose numbers are known last).
+        public func write(_ bytes: [UInt8], at offset: Int) throws {
+            guard failure == nil else { throw Failed() }
+            var written = 0
+            try bytes.withUnsafeBytes { raw in
+                while written < raw.count {
+                    let n = pwrite(fd, raw.baseAddress! + written, raw.count - written, off_t(offset + written))
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 {
+                        failure = n == 0 ? "nothing written" : Errno.text()
+                        throw Failed()
+                    }
+                    written += n
+                }
+            }
+        }
     }
 
     public static func write(_ text: String, to path: String) throws {

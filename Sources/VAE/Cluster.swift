@@ -42,6 +42,13 @@ public final class Cluster: @unchecked Sendable {
         check(vae_mpi_bcast_doubles(data, count, Int32(root)), "broadcast")
     }
 
+    /// Rank `root`'s `value`, on every rank (a whole number below 2⁵³).
+    public func broadcast(_ value: Int, from root: Int) -> Int {
+        var v = Double(value)
+        broadcast(&v, count: 1, from: root)
+        return Int(v)
+    }
+
     /// The shards rank `q` computes.
     public func shards(ofRank q: Int, of shards: Int) -> Range<Int> { Parallel.slice(shards, part: q, of: size) }
 

@@ -50,6 +50,24 @@ public struct ImageBytes: RandomAccessCollection, @unchecked Sendable {
         return storage.base![offset + i]
     }
 
+    /// Reads bytes `range` ahead (a mapping only; nothing for a buffer), whole pages around it.
+    public func willNeed(_ range: Range<Int>) { advise(range, outward: true, Int32(MADV_WILLNEED)) }
+
+    /// Drops bytes `range` from this process's resident memory (a mapping only): the whole pages
+    /// inside it, so a neighbour's bytes on a shared page stay. The page cache keeps them, and a
+    /// later read faults them back in: nothing is lost, the memory is bounded.
+    public func release(_ range: Range<Int>) { advise(range, outward: false, Int32(MADV_DONTNEED)) }
+
+    static let pageBytes = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    private func advise(_ range: Range<Int>, outward: Bool, _ advice: Int32) {
+        guard let mapping = storage.mapping, !range.isEmpty else { return }
+        let page = Self.pageBytes, low = offset + range.lowerBound, high = offset + range.upperBound
+        let first = outward ? low / page * page : (low + page - 1) / page * page
+        let last = outward ? Swift.min(storage.mappedLength, (high + page - 1) / page * page) : high / page * page
+        if last > first { madvise(mapping + first, last - first, advice) }
+    }
+
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         if let array = storage.array { return try array.withUnsafeBufferPointer(body) }
         return try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: storage.base! + offset, count: count)) }

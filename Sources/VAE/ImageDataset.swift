@@ -73,12 +73,14 @@ public final class ImageDataset: @unchecked Sendable {
     /// no image at all loads. The threads decode together at most `budget` pixels (by default
     /// `options.maxPixels`: the per-image limit is also the limit for all of them at once).
     /// `admit(count)` is called with the number of files found before their memory is allocated,
-    /// and may throw to refuse them (a memory budget). With a `cache`, images whose file is
-    /// unchanged since the cache was written come from it, and the cache is brought up to date.
+    /// and may throw to refuse them (a memory budget), or return true when they are to be streamed
+    /// (larger than the budget: only with a `cache`, whose file then holds them, never memory).
+    /// With a `cache`, images whose file is unchanged since the cache was written come from it,
+    /// and the cache is brought up to date.
     public convenience init(folders: [String], preparation: ImagePreparation, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                             options: DecodeOptions = DecodeOptions(), limit: Int? = nil, budget: PixelBudget? = nil,
                             cache: DatasetCache? = nil,
-                            admit: ((Int) throws -> Void)? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
+                            admit: ((Int) throws -> Bool)? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let budget = budget ?? PixelBudget(capacity: options.maxPixels)
         // Every file is listed here and told PNG or JPEG by its first bytes in the parallel
         // loop below, so each file is opened once and the sniffing is spread over the threads.
@@ -91,16 +93,17 @@ public final class ImageDataset: @unchecked Sendable {
             }
             files = kept
         }
-        try admit?(files.count)
+        let streaming = try admit?(files.count) == true && cache != nil
         let decoder = Decoder(preparation: preparation, threads: threads, options: options, budget: budget, progress: progress)
         let loaded = try cache.map {
-            try $0.load(files, folders: folders, decoder: decoder, limit: limit)
+            try $0.load(files, folders: folders, decoder: decoder, limit: limit, streaming: streaming)
         } ?? decoder.decodeAll(files)
         guard !loaded.paths.isEmpty else {
             throw LoadError.noImages(folder: folders.joined(separator: ", "), skipped: loaded.skipped, notes: scan.notes.map(\.description))
         }
         self.init(preparation: preparation, paths: loaded.paths, bytes: loaded.bytes, skipped: loaded.skipped,
                   notes: scan.notes.map(\.description) + loaded.notes, cacheReport: loaded.report)
+        streamed = streaming && loaded.bytes.isMapped
     }
 
     init(preparation: ImagePreparation, paths: [String], bytes: ImageBytes, skipped: [SkippedFile], notes: [String],
@@ -241,7 +244,9 @@ public final class ImageDataset: @unchecked Sendable {
         self.init(preparation: preparation, paths: paths, bytes: ImageBytes(bytes), skipped: [], notes: [], cacheReport: nil)
     }
 
-    /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`.
+    /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`. A streamed data
+    /// set drops the pages of a run of ascending indices once read: the passes that go through
+    /// the images in order (validation, the prior's codes, evaluation) then never hold them all.
     public func gather(_ indices: some Collection<Int>, into out: UnsafeMutablePointer<Float>) {
         let per = imageFloats
         bytes.withUnsafeBufferPointer { src in
@@ -250,7 +255,18 @@ public final class ImageDataset: @unchecked Sendable {
                 for j in 0..<per { to[j] = Float(from[j]) * (1 / 255) }
             }
         }
+        guard streamed, let first = indices.first else { return }
+        var last = first
+        for i in indices.dropFirst() {
+            guard i > last else { return }
+            last = i
+        }
+        bytes.release((first * per)..<((last + 1) * per))
     }
+
+    /// Whether the images are streamed from a cache file larger than the memory budget: read
+    /// in blocks and dropped after use rather than held.
+    public internal(set) var streamed = false
 
     /// Image `i` as an Image (for sheets).
     public func image(_ i: Int) -> Image {

@@ -23,6 +23,9 @@ extension TrainOptions {
             return "training.averageDecay \(averageDecay) must be at least 0 and below 1"
         }
         if !(1...1_000_000).contains(maxBadSteps) { return "training.maxBadSteps \(maxBadSteps) is out of range" }
+        if let stream, !((1...(1 << 24)).contains(stream.blockImages) && (1...(1 << 24)).contains(stream.window)) {
+            return "training.stream: blockImages \(stream.blockImages) and window \(stream.window) must be from 1 to 16,777,216"
+        }
         if precision == .auto { return "training.precision must be fp32 or bf16 (auto is resolved when a run starts)" }
         return scheduleProblem
     }

@@ -39,6 +39,10 @@ public struct TrainOptions: Codable, Sendable, Equatable {
     /// auto): a resumed run keeps it, so that it stays bit-exact. nil in runs made before
     /// --precision, which were fp32.
     public var precision: Precision?
+    /// The order of a run whose images were streamed from the image cache (larger than the memory
+    /// budget when it started); nil: a full shuffle of images held in memory. Kept so that a
+    /// resumed run takes the same batches whatever its budget is now.
+    public var stream: QuasiRandomOrder?
     /// The precision the run trains in (fp32 for runs older than the key).
     public var runPrecision: Precision { precision ?? .fp32 }
 

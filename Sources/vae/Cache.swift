@@ -8,7 +8,7 @@ struct Cache: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prepare a folder's images into the image cache that 'vae train' and 'vae evaluate' read.",
         discussion: """
-        Decodes every PNG and JPEG under DATA, prepared as 'vae train' with the same flags prepares them (--size, --channels, --fit, --background, --limit, --max-megapixels; without --size or --channels a sample of the images sets them, as train does), and writes them to a cache file in --cache (default $VAE_CACHE, else Output/cache/): <folder>-<hash>.vaecache, one per data folder and preparation. A 'vae train' or 'vae evaluate' on that folder with the same preparation then starts without decoding. Run again, it decodes only the files added or changed since and drops the removed ones. Delete the folder (or a file in it) to free the space; the next run makes it again.
+        Decodes every PNG and JPEG under DATA, prepared as 'vae train' with the same flags prepares them (--size, --channels, --fit, --background, --limit, --max-megapixels; without --size or --channels a sample of the images sets them, as train does), and writes them to a cache file in --cache (default $VAE_CACHE, else Output/cache/): <folder>-<hash>.vaecache, one per data folder and preparation. A 'vae train' or 'vae evaluate' on that folder with the same preparation then starts without decoding. Run again, it decodes only the files added or changed since and drops the removed ones. It holds about 64 MB of images in memory at a time, so a folder larger than memory can be prepared (and 'vae train' then streams it). Delete the folder (or a file in it) to free the space; the next run makes it again.
         """)
 
     @Argument(help: "Folder(s) of images, as you would pass them to 'vae train'.")
@@ -59,7 +59,9 @@ struct Cache: ParsableCommand {
         let dataset: ImageDataset
         do {
             dataset = try ImageDataset(folders: data, preparation: prep, threads: threads.threads, options: options, limit: limit,
-                                       cache: DatasetCache(folder: folder ?? CacheOptions.defaultFolder), progress: { done, total in
+                                       cache: DatasetCache(folder: folder ?? CacheOptions.defaultFolder),
+                                       // Written a chunk at a time and never held: a folder larger than memory is prepared too.
+                                       admit: { _ in true }, progress: { done, total in
                 let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
                 progress.update(String(format: "decoding %d/%d (%.0f files/s)", done, total, rate), force: done == total)
             })

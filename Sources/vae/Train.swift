@@ -124,7 +124,7 @@ struct Train: ParsableCommand {
     var maxMegapixels: Double = 100
 
     @Option(help: ArgumentHelp("Memory the run may take, in GB (default: what the machine has available now, less a tenth).",
-                               discussion: "The run works out what it needs (images, weights and optimiser state, workspaces, decoding) before allocating, and stops with the figure and what to change when that is more."))
+                               discussion: "The run works out what it needs (images, weights and optimiser state, workspaces, decoding) before allocating, and stops with the figure and what to change when that is more. When only the images do not fit, they are streamed from the image cache instead: blocks of it in a seeded order, a window of blocks in memory at a time (saved in config.json, so --resume takes the same batches)."))
     var memory: Double?
 
     @Option(help: "Run folder (default: Output/<data folder name>-<date>-<time>); must be new or empty.")
@@ -272,12 +272,13 @@ struct Train: ParsableCommand {
     /// One process's training; under mpirun, `rank` says where this rank trains and rank 0 alone speaks.
     func train(rank: RankFolder?) throws {
         let speaks = rank?.cluster.rank ?? 0 == 0
-        let resources = TrainingSession.Resources(threads: threads.threads,
+        var resources = TrainingSession.Resources(threads: threads.threads,
                                                   decode: DecodeOptions(maxPixels: PixelLimit.pixels(maxMegapixels)),
                                                   progress: ProgressLine(silent: !speaks),
                                                   say: { if speaks { print($0) } }, warn: { if speaks { warn($0) } },
                                                   memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget(),
                                                   cache: caching.chosen)
+        if let rank { resources.agree = { rank.cluster.broadcast($0, from: 0) } }
         let session: TrainingSession
         do {
             if let resume {

@@ -194,17 +194,26 @@ public struct CacheFile: Sendable, Equatable {
         return h
     }
 
-    /// The file in three parts: `head` (header, key, padding), then the images, then `tail`
-    /// (padding and the index). `images` holds the kept images' records in slot order.
-    static func encode(key: String, recordBytes: Int, images: UnsafeRawBufferPointer, entries: [Entry]) -> (head: [UInt8], tail: [UInt8]) {
-        precondition(recordBytes > 0 && images.count % recordBytes == 0 && entries.count { $0.slot >= 0 } == images.count / recordBytes)
-        let count = images.count / recordBytes, keyUTF8 = Array(key.utf8)
+    /// Each block's checksum, for records of `recordBytes` in `images`.
+    static func blockHashes(_ images: UnsafeRawBufferPointer, recordBytes: Int) -> [UInt64] {
+        let count = images.count / recordBytes, blockImages = blockImages(recordBytes: recordBytes)
+        return stride(from: 0, to: count, by: blockImages).map { first in
+            var h = hashSeed
+            hash(UnsafeRawBufferPointer(rebasing: images[(first * recordBytes)..<(Swift.min(count, first + blockImages) * recordBytes)]), into: &h)
+            return h
+        }
+    }
+
+    /// The file around its images: `head` (header, key, padding up to the images) and `tail`
+    /// (padding and the index), for `count` records whose blocks have checksums `blockHashes`.
+    static func encode(key: String, recordBytes: Int, count: Int, blockHashes: [UInt64], entries: [Entry]) -> (head: [UInt8], tail: [UInt8]) {
         let blockImages = blockImages(recordBytes: recordBytes)
-        let blocks = count == 0 ? 0 : (count - 1) / blockImages + 1
-        let imagesOffset = (headerBytes + keyUTF8.count + pageBytes - 1) / pageBytes * pageBytes
-        let imagesEnd = imagesOffset + images.count, indexOffset = (imagesEnd + 7) / 8 * 8
+        precondition(recordBytes > 0 && entries.count { $0.slot >= 0 } == count && blockHashes.count == (count + blockImages - 1) / blockImages)
+        let keyUTF8 = Array(key.utf8)
+        let imagesOffset = imagesOffset(keyBytes: keyUTF8.count)
+        let imagesEnd = imagesOffset + count * recordBytes, indexOffset = (imagesEnd + 7) / 8 * 8
         var strings: [UInt8] = [], index: [UInt8] = []
-        index.reserveCapacity(entries.count * entryBytes + blocks * 8)
+        index.reserveCapacity(entries.count * entryBytes + blockHashes.count * 8)
         func put<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         for e in entries {
             let name = Array(e.name.utf8), reason = Array(e.reason.utf8)
@@ -212,12 +221,7 @@ public struct CacheFile: Sendable, Equatable {
             put(UInt64(strings.count), &index); put(UInt32(name.count), &index); put(UInt32(reason.count), &index)
             strings += name + reason
         }
-        for b in 0..<blocks {
-            let first = b * blockImages, n = Swift.min(blockImages, count - first)
-            var h = hashSeed
-            hash(UnsafeRawBufferPointer(rebasing: images[(first * recordBytes)..<((first + n) * recordBytes)]), into: &h)
-            put(h, &index)
-        }
+        for h in blockHashes { put(h, &index) }
         index += strings
         var head: [UInt8] = magic
         put(version, &head); put(UInt32(headerBytes), &head)
@@ -238,28 +242,76 @@ public struct CacheFile: Sendable, Equatable {
         return (head, tail)
     }
 
+    /// Where the images start: after the header and the key, on a page boundary.
+    static func imagesOffset(keyBytes: Int) -> Int { (headerBytes + keyBytes + pageBytes - 1) / pageBytes * pageBytes }
+
     /// The whole file in memory (for tests and the fuzzer; `write` streams the images instead).
     public static func encoded(key: String, recordBytes: Int, images: UnsafeRawBufferPointer, entries: [Entry]) -> [UInt8] {
-        let (head, tail) = encode(key: key, recordBytes: recordBytes, images: images, entries: entries)
+        let (head, tail) = encode(key: key, recordBytes: recordBytes, count: images.count / recordBytes,
+                                  blockHashes: blockHashes(images, recordBytes: recordBytes), entries: entries)
         return head + Array(images) + tail
     }
 
     /// Writes the file through a temporary in the same folder, fsync and rename (AtomicFile), so
-    /// two runs writing one cache leave one whole file or the other. Returns its checksum.
+    /// two runs writing one cache leave one whole file or the other. `body` hands the images to
+    /// the writer, in as many pieces as it likes (so they need not all be in memory), and returns
+    /// the index entries; the header, which counts them, is written last. Returns the checksum.
     @discardableResult
-    static func write(to path: String, key: String, recordBytes: Int, images: UnsafeRawBufferPointer, entries: [Entry]) throws -> UInt64 {
-        let (head, tail) = encode(key: key, recordBytes: recordBytes, images: images, entries: entries)
+    static func write(to path: String, key: String, recordBytes: Int, _ body: (RecordWriter) throws -> [Entry]) throws -> UInt64 {
+        var checksum: UInt64 = 0
         try AtomicFile.write(to: path) { sink in
-            try sink.write(head)
-            // In pieces of 16 MiB: one enormous write is no faster and some systems cap a write's size.
-            var at = 0
-            while at < images.count {
-                let n = Swift.min(16 << 20, images.count - at)
-                try sink.write(UnsafeRawBufferPointer(rebasing: images[at..<(at + n)]))
-                at += n
-            }
+            let keyBytes = key.utf8.count
+            try sink.write([UInt8](repeating: 0, count: imagesOffset(keyBytes: keyBytes)))    // the header's place
+            let writer = RecordWriter(sink: sink, recordBytes: recordBytes)
+            let entries = try body(writer)
+            try writer.finish()
+            let (head, tail) = encode(key: key, recordBytes: recordBytes, count: writer.count, blockHashes: writer.hashes, entries: entries)
             try sink.write(tail)
+            try sink.write(head, at: 0)
+            checksum = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 88, as: UInt64.self).littleEndian }
         }
-        return head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 88, as: UInt64.self).littleEndian }
+        return checksum
+    }
+
+    /// Takes image records in order and writes them a block at a time, keeping each block's checksum.
+    final class RecordWriter {
+        let sink: AtomicFile.Sink
+        let recordBytes: Int
+        let blockBytes: Int
+        /// Records written, and the checksums of the blocks finished.
+        private(set) var count = 0
+        private(set) var hashes: [UInt64] = []
+        /// The records of the block being filled.
+        private var pending: [UInt8] = []
+
+        init(sink: AtomicFile.Sink, recordBytes: Int) {
+            (self.sink, self.recordBytes) = (sink, recordBytes)
+            blockBytes = CacheFile.blockImages(recordBytes: recordBytes) * recordBytes
+            pending.reserveCapacity(blockBytes)
+        }
+
+        /// Appends whole records.
+        func append(_ records: UnsafeRawBufferPointer) throws {
+            precondition(records.count % recordBytes == 0)
+            count += records.count / recordBytes
+            var at = 0
+            while at < records.count {
+                let n = Swift.min(blockBytes - pending.count, records.count - at)
+                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: records[at..<(at + n)]))
+                at += n
+                if pending.count == blockBytes { try flush() }
+            }
+        }
+
+        /// Writes the last, short block.
+        func finish() throws { if !pending.isEmpty { try flush() } }
+
+        private func flush() throws {
+            var h = CacheFile.hashSeed
+            pending.withUnsafeBytes { CacheFile.hash($0, into: &h) }
+            hashes.append(h)
+            try sink.write(pending)
+            pending.removeAll(keepingCapacity: true)
+        }
     }
 }

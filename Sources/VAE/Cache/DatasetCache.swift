@@ -15,6 +15,10 @@ public struct DatasetCache: Sendable {
     /// handing out images a fresh decode would no longer give.
     static let preparationVersion = 1
 
+    /// Files prepared at a time when the images are built into the file in chunks (nil: about 64
+    /// MB of images); tests set it low to cross chunk boundaries.
+    public var chunkFiles: Int?
+
     public init(folder: String = DatasetCache.defaultFolder) { self.folder = folder }
 
     /// What one load did with the cache.
@@ -167,7 +171,11 @@ public struct DatasetCache: Sendable {
     /// skipped or no image), the rest decoded; then the cache file is rewritten if anything
     /// changed, and the images are its pages mapped in. Nothing about the cache stops a load:
     /// a bad file is refused and rebuilt, a failed write leaves the images in memory.
-    func load(_ files: [String], folders: [String], decoder: ImageDataset.Decoder, limit: Int?) throws -> ImageDataset.Loaded {
+    /// With `streaming` (the images are larger than the memory budget) they are never all in
+    /// memory: a hit's blocks are checked and dropped one by one, and a miss builds the new file
+    /// a chunk at a time (DatasetCache+Chunks.swift).
+    func load(_ files: [String], folders: [String], decoder: ImageDataset.Decoder, limit: Int?,
+              streaming: Bool = false) throws -> ImageDataset.Loaded {
         let per = decoder.per
         let key = Self.key(folders: folders, preparation: decoder.preparation, options: decoder.options, limit: limit)
         let path = path(forKey: key, folders: folders)
@@ -197,8 +205,9 @@ public struct DatasetCache: Sendable {
             if reused == considered.count, reused == opened.file.entries.count,
                considered.enumerated().allSatisfy({ matched[$0.element] == $0.offset }) {
                 do {
-                    // Read once to check; the pages stay, as the data set's one copy.
-                    try opened.forEachBlock(release: false)
+                    // Read once to check; the pages stay, as the data set's one copy (streamed, they go
+                    // and come back block by block as training reads them).
+                    try opened.forEachBlock(release: streaming)
                     var paths: [String] = [], skipped: [SkippedFile] = []
                     paths.reserveCapacity(opened.file.imageCount)
                     for j in considered {
@@ -214,6 +223,10 @@ public struct DatasetCache: Sendable {
                     matched = [Int?](repeating: nil, count: files.count)
                 }
             }
+        }
+        if streaming {
+            return try loadInChunks(files, names: names, stats: stats, considered: considered, matched: matched, old: old,
+                                    decoder: decoder, key: key, path: path, report: report)
         }
         // A slot for every image the cache has and every file to decode, in file order.
         var slots = [Int?](repeating: nil, count: files.count)
@@ -271,25 +284,17 @@ public struct DatasetCache: Sendable {
         report.images = loaded.paths.count
         report.decoded = toDecode.count { outcomes[$0] == .image }
         report.reused = report.images - report.decoded
-        // Every file gets an entry; one that could not be stat'ed a size and time no file has, so it is decoded again.
+        // Every file gets an entry.
         var entries: [CacheFile.Entry] = []
         entries.reserveCapacity(files.count)
         var kept: Int64 = 0
-        for j in considered {
-            let s = stats[j] ?? (UInt64.max, Int64.min)
-            var e = CacheFile.Entry(name: names[j], size: s.size, mtime: s.mtime, slot: CacheFile.Entry.notImage)
-            switch outcomes[j] {
-            case .image: (e.slot, kept) = (kept, kept + 1)
-            case .notImage: break
-            case let .failed(reason): (e.slot, e.reason) = (CacheFile.Entry.skipped, reason)
-            }
-            entries.append(e)
-        }
+        for j in considered { entries.append(Self.entry(name: names[j], stat: stats[j], outcome: outcomes[j], slot: &kept)) }
         do {
             try Folders.create(folder)
             Self.removeStaleTemporaries(in: folder)
-            let checksum = try loaded.bytes.withUnsafeBufferPointer {
-                try CacheFile.write(to: path, key: key, recordBytes: per, images: UnsafeRawBufferPointer($0), entries: entries)
+            let checksum = try CacheFile.write(to: path, key: key, recordBytes: per) { writer in
+                try loaded.bytes.withUnsafeBufferPointer { try writer.append(UnsafeRawBufferPointer($0)) }
+                return entries
             }
             // Train from the file's pages rather than the buffer, which goes: the kernel can then
             // drop and reread them under pressure. Another run may have renamed its own file over
@@ -305,6 +310,19 @@ public struct DatasetCache: Sendable {
         }
         loaded.report = report
         return loaded
+    }
+
+    /// A file's index entry; an image takes record `slot`, which then moves on. A file that could
+    /// not be stat'ed gets a size and time no file has, so that it is decoded again.
+    static func entry(name: String, stat: (size: UInt64, mtime: Int64)?, outcome: ImageDataset.Outcome, slot: inout Int64) -> CacheFile.Entry {
+        let s = stat ?? (UInt64.max, Int64.min)
+        var e = CacheFile.Entry(name: name, size: s.size, mtime: s.mtime, slot: CacheFile.Entry.notImage)
+        switch outcome {
+        case .image: (e.slot, slot) = (slot, slot + 1)
+        case .notImage: break
+        case let .failed(reason): (e.slot, e.reason) = (CacheFile.Entry.skipped, reason)
+        }
+        return e
     }
 
     /// Deletes temporaries (".x.vaecache.tmp-<pid>") that writes cut short by a kill left in the

@@ -32,6 +32,9 @@ public final class TrainingSession {
         public var memoryBudget: Int
         /// Where the prepared images are cached (nil: decoded every time, nothing written).
         public var cache: DatasetCache?
+        /// Under mpirun, rank 0's value of a number every rank must agree on (the stream's
+        /// window); the value itself in a plain process.
+        public var agree: (Int) -> Int = { $0 }
 
         public init(threads: Int, decode: DecodeOptions = DecodeOptions(), progress: ProgressLine = ProgressLine(),
                     say: @escaping (String) -> Void = { print($0) }, warn: @escaping (String) -> Void = { print($0) },
@@ -107,8 +110,10 @@ public final class TrainingSession {
         try Self.checkMemory(config, images: 0, resources: resources)
         let dataset = try Self.load(data, config: config, resources: resources)
         batches = ImageBatches(dataset: dataset, validationFraction: config.training.validationFraction, seed: config.training.seed)
-        // The schedule's defaults and step count are settled now that the steps per epoch are known.
         var config = config
+        batches.streaming = try Self.streamingOrder(config, batches: batches, resuming: resuming, resources: resources)
+        config.training.stream = batches.streaming
+        // The schedule's defaults and step count are settled now that the steps per epoch are known.
         config.training = config.training.resolved(stepsPerEpoch: batches.batchesPerEpoch(batchSize: config.training.batch))
         self.config = config
         // Written once the images load (a folder whose data failed stays empty) and before any
@@ -153,6 +158,8 @@ public final class TrainingSession {
                 + "step \(point.state.step); a save was cut short): written again from it")
         }
         validation = batches.validationSet
+        // Copying the held-out images read their pages: streamed, they go again.
+        if dataset.streamed { dataset.bytes.release(0..<dataset.bytes.count) }
         viewer = Model(network: network, params: trainer.average ?? trainer.params, threads: resources.threads, chunk: Self.viewerChunk)
         viewer.precision = trainer.precision
         loop.delegate = self
@@ -163,7 +170,7 @@ public final class TrainingSession {
         defer { progress.finish() }     // also when loading fails, before the error is printed
         let dataset = try ImageDataset(folders: data, preparation: config.data, threads: resources.threads,
                                        options: resources.decode, limit: config.limit, cache: resources.cache,
-                                       admit: { try checkMemory(config, images: $0, resources: resources) }) { done, total in
+                                       admit: { try admit(config, images: $0, resources: resources) }) { done, total in
             let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
             progress.update(String(format: "loading images %d/%d (%.0f files/s)", done, total, rate), force: done == total)
         }
@@ -195,6 +202,51 @@ public final class TrainingSession {
                        advice: "use a smaller --batch, --size or model, fewer images (--limit) or --threads, or raise --memory")
     }
 
+    /// Whether `images` fit the budget in memory (false), or must be streamed from the image cache
+    /// (true: then the held-out images, copied, and two windows of blocks must fit); throws when neither.
+    static func admit(_ config: RunConfig, images: Int, resources: Resources) throws -> Bool {
+        do {
+            try checkMemory(config, images: images, resources: resources)
+            return false
+        } catch let error as MemoryError {
+            guard resources.cache != nil else {
+                throw MemoryError(description: error.description + " (or leave out --no-cache: images larger than the budget "
+                                  + "are then streamed from the image cache on disk)")
+            }
+            let heldOut = Int((Double(images) * config.training.validationFraction).rounded(.up))
+            try checkMemory(config, images: heldOut + 2 * CacheFile.blockImages(recordBytes: config.model.imageFloats), resources: resources)
+            return true
+        }
+    }
+
+    /// A streamed run's order: the saved one when it resumes; for a new run, windows as large as
+    /// the budget leaves room for (two at a time are resident: the one trained on and the one
+    /// read ahead). nil: the images are in memory and shuffled whole.
+    static func streamingOrder(_ config: RunConfig, batches: ImageBatches, resuming: Bool,
+                               resources: Resources) throws -> QuasiRandomOrder? {
+        let dataset = batches.dataset
+        if resuming {
+            if let saved = config.training.stream { return saved }
+            guard !dataset.streamed else {
+                throw RunError.invalid("this run trained with its images in memory, and they no longer fit the "
+                                       + "\(MemoryPlan.describe(resources.memoryBudget)) memory budget; raise --memory to resume it "
+                                       + "(streamed, the images would come in another order)")
+            }
+            return nil
+        }
+        var window = 0
+        if dataset.streamed {
+            let per = dataset.imageFloats, blockImages = CacheFile.blockImages(recordBytes: per)
+            let t = config.training
+            let plan = MemoryPlan.training(model: config.model, batch: t.batch, shards: t.shards, threads: resources.threads,
+                                           images: batches.validationIndices.count, averaging: (t.averageDecay ?? 0) > 0)
+            let blocks = (dataset.count + blockImages - 1) / blockImages
+            window = Swift.min(blocks, Swift.max(1, (resources.memoryBudget - plan.total) / (2 * blockImages * per)))
+        }
+        window = resources.agree(window)
+        return window > 0 ? QuasiRandomOrder(blockImages: CacheFile.blockImages(recordBytes: dataset.imageFloats), window: window) : nil
+    }
+
     public var state: TrainingState { loop.state }
 
     /// Trains to the configured number of epochs, or until Ctrl-C or divergence.
@@ -214,6 +266,12 @@ public final class TrainingSession {
             + "\(trainer.network.parameterCount) parameters, batch \(config.training.batch), \(trainer.precision.rawValue), "
             + config.training.lengthSummary + config.training.scheduleSummary
             + (resumed ? " (from epoch \(loop.state.epoch + 1))" : ""))
+        if let stream = batches.streaming {
+            let per = dataset.imageFloats
+            say("streaming the images from \(dataset.cacheReport?.path ?? "memory") (\(MemoryPlan.describe(dataset.count * per))"
+                + (dataset.streamed ? ", over the memory budget" : "") + "): blocks of \(stream.blockImages) images in a seeded order, "
+                + "shuffled \(stream.window) block\(stream.window == 1 ? "" : "s") (\(MemoryPlan.describe(stream.window * stream.blockImages * per))) at a time")
+        }
         try folder.metrics.trim(after: loop.state.epoch)
         let outcome = try StopRequest.catchingInterrupt { requested in
             // Under mpirun a signal may reach one rank only: every rank must stop at the same step.

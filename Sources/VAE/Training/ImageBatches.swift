@@ -1,4 +1,4 @@
-// ImageBatches: the in-memory data set as a BatchSource: a seeded split, then a seeded shuffle per epoch.
+// ImageBatches: the data set as a BatchSource: a seeded split, then a seeded shuffle per epoch (or, streamed, a quasi-random order).
 import ImageIO
 import VAECore
 
@@ -8,7 +8,13 @@ public final class ImageBatches: BatchSource {
     /// Indices into `dataset`, sorted: the images trained on and the ones held out.
     public let trainIndices: [Int]
     public let validationIndices: [Int]
+    /// Set when the images are streamed from a cache file too large for memory: epochs follow
+    /// this order, and each window of blocks is read ahead before its turn and dropped after it.
+    public var streaming: QuasiRandomOrder?
     private var order: [Int] = []
+    private var windows: [(end: Int, blocks: [Int])] = []
+    /// The next window to read ahead, and the first not yet dropped.
+    private var (nextAhead, firstKept) = (0, 0)
     private var position = 0
     private var batchSize = 1
 
@@ -32,17 +38,50 @@ public final class ImageBatches: BatchSource {
     public var imagesPerEpoch: Int { trainIndices.count }
 
     public func beginEpoch(_ epoch: Int, batchSize: Int, from first: Int) {
-        var stream = RandomStream(seed: seed, purpose: .shuffle, detail: UInt64(epoch))
-        order = stream.permutation(trainIndices.count).map { trainIndices[$0] }
+        if let streaming {
+            dropWindows(upTo: windows.count)    // the last epoch's, when it was cut short
+            let planned = streaming.epoch(epoch, of: trainIndices, seed: seed)
+            (order, windows) = (planned.order, planned.windows)
+        } else {
+            var stream = RandomStream(seed: seed, purpose: .shuffle, detail: UInt64(epoch))
+            order = stream.permutation(trainIndices.count).map { trainIndices[$0] }
+        }
         self.batchSize = batchSize
         position = Swift.min(order.count, first * batchSize)
+        // A resumed epoch starts in the window that holds `position`.
+        firstKept = windows.firstIndex { $0.end > position } ?? windows.count
+        nextAhead = firstKept
     }
 
     public func nextBatch(into images: UnsafeMutablePointer<Float>) -> Int {
         let end = Swift.min(order.count, position + batchSize)
+        // The window this batch ends in and the one after it are read ahead: the disk works while the batch trains.
+        if streaming != nil, let current = windows.firstIndex(where: { $0.end >= end }) { readAhead(through: current + 1) }
         dataset.gather(order[position..<end], into: images)
         defer { position = end }
+        if streaming != nil { dropWindows(upTo: windows.firstIndex { $0.end > end } ?? windows.count) }
         return end - position
+    }
+
+    /// Asks the kernel to read windows up to `last` (inclusive) not yet asked for.
+    private func readAhead(through last: Int) {
+        while nextAhead <= Swift.min(last, windows.count - 1) {
+            for b in windows[nextAhead].blocks { dataset.bytes.willNeed(blockBytes(b)) }
+            nextAhead += 1
+        }
+    }
+
+    /// Drops the pages of windows before `window` (all of their images have been taken).
+    private func dropWindows(upTo window: Int) {
+        while firstKept < window {
+            for b in windows[firstKept].blocks { dataset.bytes.release(blockBytes(b)) }
+            firstKept += 1
+        }
+    }
+
+    private func blockBytes(_ b: Int) -> Range<Int> {
+        let per = dataset.imageFloats, n = streaming!.blockImages
+        return (b * n * per)..<(Swift.min(dataset.count, (b + 1) * n) * per)
     }
 
     /// The held-out images as a data set of their own (empty when nothing is held out).
