@@ -244,24 +244,39 @@ public final class ImageDataset: @unchecked Sendable {
         self.init(preparation: preparation, paths: paths, bytes: ImageBytes(bytes), skipped: [], notes: [], cacheReport: nil)
     }
 
-    /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`. A streamed data
-    /// set drops the pages of a run of ascending indices once read: the passes that go through
-    /// the images in order (validation, the prior's codes, evaluation) then never hold them all.
+    /// Images at `indices` as Floats in [0, 1], (B, C, H, W), written to `out`.
     public func gather(_ indices: some Collection<Int>, into out: UnsafeMutablePointer<Float>) {
         let per = imageFloats
         bytes.withUnsafeBufferPointer { src in
-            for (row, i) in indices.enumerated() {
+            visit(indices) { row, i in
                 let from = src.baseAddress! + i * per, to = out + row * per
                 for j in 0..<per { to[j] = Float(from[j]) * (1 / 255) }
             }
         }
-        guard streamed, let first = indices.first else { return }
-        var last = first
-        for i in indices.dropFirst() {
-            guard i > last else { return }
-            last = i
+    }
+
+    /// Calls `body(row, index)` for each of `indices` in turn. A streamed data set drops the pages
+    /// read every 64 images while the indices ascend: the passes that go through the images in
+    /// order (the held-out copy, the prior's codes, evaluation) then never hold them all. (A fault
+    /// maps in the 16 pages around it too: 8,000 images spread over a 2 GB file would otherwise
+    /// leave half of it resident, measured.) Training's order drops its own, a window at a time.
+    func visit(_ indices: some Collection<Int>, _ body: (Int, Int) -> Void) {
+        var ascending = streamed, first: Int?, previous = -1
+        for (row, i) in indices.enumerated() {
+            body(row, i)
+            guard ascending else { continue }
+            guard i > previous else {
+                ascending = false
+                continue
+            }
+            previous = i
+            if first == nil { first = i }
+            if row % 64 == 63, let start = first {
+                bytes.release((start * imageFloats)..<((i + 1) * imageFloats))
+                first = nil
+            }
         }
-        bytes.release((first * per)..<((last + 1) * per))
+        if ascending, let start = first { bytes.release((start * imageFloats)..<((previous + 1) * imageFloats)) }
     }
 
     /// Whether the images are streamed from a cache file larger than the memory budget: read

@@ -97,12 +97,12 @@ public final class ImageBatches: BatchSource {
 }
 
 extension ImageDataset {
-    /// A view of some of the images (copies their bytes).
+    /// A view of some of the images (copies their bytes; streamed, the pages read are dropped as it goes).
     public func subset(_ indices: [Int]) -> ImageDataset {
         let per = imageFloats
         var out: [UInt8] = []
         out.reserveCapacity(indices.count * per)
-        bytes.withUnsafeBufferPointer { all in for i in indices { out.append(contentsOf: all[(i * per)..<((i + 1) * per)]) } }
+        bytes.withUnsafeBufferPointer { all in visit(indices) { _, i in out.append(contentsOf: all[(i * per)..<((i + 1) * per)]) } }
         return ImageDataset(preparation: preparation, paths: indices.map { paths[$0] }, bytes: out)
     }
 }
