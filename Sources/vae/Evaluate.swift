@@ -35,11 +35,16 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @Option(help: ArgumentHelp("Memory for the test images, in GB (default: half of what the machine has available now).",
+                               discussion: "Images larger than this are streamed from the image cache (read in order, a little at a time) instead of held; the figures are the same either way."))
+    var memory: Double?
+
     @OptionGroup var threads: ThreadOptions
     @OptionGroup var precision: PrecisionOptions
     @OptionGroup(title: "Image cache") var caching: CacheOptions
 
     func validate() throws {
+        if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a number of GB above 0 and at most 1000000, e.g. 8") }
         guard (0...100_000).contains(k) else { throw ValidationError("--k must be between 0 and 100000") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
@@ -58,14 +63,19 @@ struct Evaluate: ParsableCommand {
         let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()
+        let budget = memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget() / 2
         let dataset = try ImageDataset(folders: data, preparation: prep, threads: threads.threads, limit: limit,
-                                       cache: caching.chosen, progress: { done, total in
+                                       cache: caching.chosen, admit: { $0 * model.network.config.imageFloats > budget }, progress: { done, total in
             progress.update("loading \(done)/\(total) images", force: done == total)
         })
         progress.finish()
         if let note = dataset.skippedSummary() { warn(note) }
         // On stderr, so that --json's output stays JSON.
         for line in dataset.cacheReport?.lines ?? [] { warn(line) }
+        if dataset.streamed {
+            warn("streaming the images from \(dataset.cacheReport?.path ?? "the cache") "
+                 + "(\(MemoryPlan.describe(dataset.bytes.count)), over the \(MemoryPlan.describe(budget)) memory budget)")
+        }
         let result = model.evaluate(dataset, k: k, seed: seed, atMean: atMean) { done, total in
             let rate = Double(done) / Date().timeIntervalSince(start)
             progress.update(String(format: "evaluating %d/%d images (k = %d) %.0f img/s", done, total, k, rate),

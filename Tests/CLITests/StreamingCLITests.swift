@@ -1,4 +1,4 @@
-// Streaming from the command line: images over the --memory budget are trained from the cache file, said so, saved in config.json, resumed bit for bit.
+// Streaming from the command line: images over the --memory budget are trained (and evaluated) from the cache file, said so, saved in config.json, resumed bit for bit.
 import Foundation
 import Testing
 import TestSupport
@@ -43,6 +43,13 @@ import VAE
         #expect(r.stdout.contains("streaming the images from"), "\(r.stdout)")
         #expect(bytes(base + "/split/model.safetensors") == bytes(base + "/straight/model.safetensors"))
         #expect(lossLines(base + "/split") == lossLines(base + "/straight"))
+        // Evaluated streamed or held, the figures are the same.
+        let streamedEval = try vae(["evaluate", base + "/straight", data, "--k", "3", "--json", "--cache", cache, "--memory", "0.001"])
+        let heldEval = try vae(["evaluate", base + "/straight", data, "--k", "3", "--json", "--cache", cache, "--memory", "8"])
+        #expect(streamedEval.status == 0 && heldEval.status == 0, "\(streamedEval.stderr)\(heldEval.stderr)")
+        #expect(streamedEval.stderr.contains("streaming the images from \(cache)/") && !heldEval.stderr.contains("streaming"),
+                "\(streamedEval.stderr)")
+        #expect(streamedEval.stdout == heldEval.stdout && streamedEval.stdout.contains("\"iwae\""), "\(streamedEval.stdout)")
         // In memory the order differs, and so do the weights.
         r = try vae(["train", data, "--epochs", "2", "--out", base + "/memory", "--cache", cache, "--memory", "8"] + Self.model)
         #expect(r.status == 0 && !r.stdout.contains("streaming"), "\(r.stdout)")
