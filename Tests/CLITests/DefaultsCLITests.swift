@@ -34,6 +34,7 @@ import ImageIO
         #expect(model["likelihood"] as? String == "bernoulli")
         #expect(!"\(model["encoder"] ?? "")".contains("residual"))
         #expect(training["batch"] as? Int == 128)
+        #expect(training["learningRate"] as? Double == 0.001)
         // Nothing is scheduled, so report.html draws no schedule.
         #expect(try !String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("Schedule: learning rate"))
     }
@@ -48,6 +49,7 @@ import ImageIO
         #expect(model["size"] as? Int == 24 && model["channels"] as? Int == 3 && model["latent"] as? Int == 64)
         #expect(model["likelihood"] as? String == "logistic")
         #expect("\(model["encoder"] ?? "")".contains("residual"))
+        #expect(training["learningRate"] as? Double == 0.0005)
         #expect(training["batch"] as? Int == 16 && training["klWarmupSteps"] as? Int == 2000)
         #expect(training["schedule"] == nil)
         // The KL warm-up is drawn in report.html beside the loss curves.

@@ -16,9 +16,19 @@ final class MPIJob: @unchecked Sendable {
     private var outData = Data(), errData = Data()
     private let group = DispatchGroup()
 
-    init(_ mpirun: String, ranks: Int = 2, _ arguments: [String]) throws {
+    convenience init(_ mpirun: String, ranks: Int = 2, _ arguments: [String]) throws {
+        try self.init(mpirun, mpirunArguments: ["-np", "\(ranks)", try vaeBinary().path] + arguments)
+    }
+
+    /// Two ranks, each with arguments of its own (mpirun's "A : B" form).
+    convenience init(_ mpirun: String, rank0: [String], rank1: [String]) throws {
+        let vae = try vaeBinary().path
+        try self.init(mpirun, mpirunArguments: ["-np", "1", vae] + rank0 + [":", "-np", "1", vae] + rank1)
+    }
+
+    private init(_ mpirun: String, mpirunArguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: mpirun)
-        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", try vaeBinary().path] + arguments
+        process.arguments = ["--allow-run-as-root", "--oversubscribe"] + mpirunArguments
         process.environment = vaeEnvironment()
         (process.standardOutput, process.standardError) = (out, err)
         try process.run()
@@ -132,6 +142,25 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
         }
         let tooMany = try MPIJob(mpirun, ranks: 3, ["train", data, "--epochs", "1", "--out", base + "/tooMany"] + tiny).wait()
         #expect(tooMany?.status != 0 && tooMany?.stderr.contains("run at most 2 ranks") == true, "\(tooMany?.stderr ?? "")")
+    }
+
+    /// Streamed under mpirun: every rank takes rank 0's window, even one whose own budget would
+    /// hold the images (rank 1 here), so the two ranks train what one process with rank 0's
+    /// budget trains, bit for bit.
+    @Test func streamedRanksTakeRankZerosWindow() throws {
+        guard let mpirun = mpirunPath() else {
+            print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
+            return
+        }
+        let data = try makeImageFolder(count: 600, size: 64), base = temporaryFolder("vae-mpi-stream")
+        let budget = String((try StreamingCLITests.baseMegabytes(data, base) + 4.5) / 1000)
+        let common = ["train", data, "--epochs", "1", "--cache", base + "/cache"] + StreamingCLITests.model
+        let one = try vae(common + ["--out", base + "/one", "--memory", budget])
+        #expect(one.status == 0 && one.stdout.contains("streaming the images"), "\(one.stdout)\(one.stderr)")
+        let job = try MPIJob(mpirun, rank0: common + ["--out", base + "/two", "--memory", budget],
+                             rank1: common + ["--out", base + "/two", "--memory", "8"]).wait()
+        #expect(job?.status == 0, "\(job?.stderr ?? "mpirun did not finish")")
+        try expectSameTraining(base + "/one", base + "/two", "2 streamed ranks against 1 process")
     }
 
     /// A rank killed mid-run ends the whole job with mpirun's message, not a hang. SIGTERM to one
