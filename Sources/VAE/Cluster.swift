@@ -82,6 +82,47 @@ public final class Cluster: @unchecked Sendable {
         (blocks.map { Int32($0.count) }, blocks.map { Int32($0.lowerBound) })
     }
 
+    /// True when any thread may call MPI (one at a time): Open MPI granted MPI_THREAD_SERIALIZED.
+    /// Otherwise only the main thread does, and the gradient is summed after the backward pass.
+    public var threadsMayCall: Bool { vae_mpi_serialized() != 0 }
+
+    /// A started non-blocking collective (an MPI_Request). Its buffers, counts and offsets must stay
+    /// as they are until `test` says it is done or `wait` returns.
+    struct Request { var handle: UnsafeMutableRawPointer? }
+
+    /// MPI_Iallreduce (sum) of `count` floats from `send` into `data`, or in place when `send` is nil.
+    func startSum(from send: UnsafePointer<Float>?, into data: UnsafeMutablePointer<Float>, count: Int) -> Request {
+        var r = Request(handle: nil)
+        check(vae_mpi_iallreduce_sum_floats(send, data, Int32(count), &r.handle), "iallreduce")
+        return r
+    }
+
+    /// MPI_Ialltoallv: as `exchange`, with counts and offsets (ranks each) that must outlive the request.
+    func startExchange(send: UnsafePointer<Float>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>,
+                       receive: UnsafeMutablePointer<Float>, receiveCounts: UnsafePointer<Int32>,
+                       receiveOffsets: UnsafePointer<Int32>) -> Request {
+        var r = Request(handle: nil)
+        check(vae_mpi_ialltoallv_floats(send, counts, offsets, receive, receiveCounts, receiveOffsets, &r.handle), "ialltoallv")
+        return r
+    }
+
+    /// In-place MPI_Iallgatherv: as `gather`, with counts and offsets that must outlive the request.
+    func startGather(_ data: UnsafeMutablePointer<Float>, counts: UnsafePointer<Int32>, offsets: UnsafePointer<Int32>) -> Request {
+        var r = Request(handle: nil)
+        check(vae_mpi_iallgatherv_floats(data, counts, offsets, &r.handle), "iallgatherv")
+        return r
+    }
+
+    /// True when `request` has completed (MPI_Test, which also moves every pending collective on:
+    /// Open MPI's TCP transport makes progress only inside MPI calls).
+    func test(_ request: inout Request) -> Bool {
+        var done: Int32 = 0
+        check(vae_mpi_test(&request.handle, &done), "test")
+        return done != 0
+    }
+
+    func wait(_ request: inout Request) { check(vae_mpi_wait(&request.handle), "wait") }
+
     /// True on every rank when any rank passes true (the stop request every rank must agree on).
     public func any(_ flag: Bool) -> Bool {
         var v: Int32 = flag ? 1 : 0

@@ -87,10 +87,23 @@ public final class Trainer: @unchecked Sendable {
     deinit { klSums.deallocate() }
 
     /// Trains as one rank of `cluster` from now on; refused when there are more ranks than shards.
-    public func attach(_ cluster: Cluster) throws {
-        exchange = try GradientExchange(cluster: cluster, shards: shards, parameters: network.parameterCount)
+    /// The gradient is summed across ranks in buckets of at least `bucketFloats` parameters, each
+    /// started as soon as the backward pass has finished its layers (one bucket larger than the
+    /// gradient: after the pass). The buckets never change the bits.
+    public func attach(_ cluster: Cluster, bucketFloats: Int = Trainer.defaultBucketFloats) throws {
+        exchange = try GradientExchange(cluster: cluster, shards: shards, parameters: network.parameterCount,
+                                        boundaries: network.backwardBoundaries, bucketFloats: bucketFloats)
         self.cluster = cluster
     }
+
+    /// 1 MiB of fp32 gradient, PyTorch DDP's first bucket: small enough that the first sum starts
+    /// early in the backward pass, large enough that a message's latency is small beside its transfer.
+    public static let defaultBucketFloats = 1 << 18
+
+    /// The buckets' parameter counts under mpirun, in the order they are sent (for the bench and tests).
+    public var bucketSizes: [Int] { exchange?.buckets.map(\.range.count) ?? [] }
+    /// How many of them the last step started during its backward pass.
+    public var bucketsStartedEarly: Int { exchange?.startedEarly ?? 0 }
 
     /// Threads BLAS itself gets: the cores left over once each shard has a thread.
     public func configureBLAS() {
@@ -110,6 +123,11 @@ public final class Trainer: @unchecked Sendable {
         // The parameters stay fixed until Adam runs below: bf16 products may round each weight once per shard.
         // Under mpirun this process runs its own shards only (Cluster).
         let own = cluster?.ownShards(of: shards) ?? 0..<shards
+        // Under mpirun, each bucket's sum across ranks starts as soon as every shard here has finished its layers.
+        let exchange = self.exchange
+        exchange?.begin(gradients: workspaces.map(\.grads.pointer), into: summed.pointer,
+                        empty: own.filter { shardRange($0, count: count).isEmpty })
+        let overlap = exchange != nil && cluster?.threadsMayCall == true
         Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
             let s = own.lowerBound + i
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
@@ -123,7 +141,8 @@ public final class Trainer: @unchecked Sendable {
             network.decode(batch: b, params: params, in: ws)
             network.evaluateLoss(x, batch: b, params: params, in: ws, beta: beta, gradientScale: scale)
             if freeBits == nil {
-                network.backward(x, batch: b, params: params, in: ws)
+                network.backward(x, batch: b, params: params, in: ws,
+                                 finished: overlap ? { exchange!.reached($0, shard: s) } : nil)
             } else {
                 network.addKLPerDimension(batch: b, in: ws, into: klSums + s * latent)
             }
@@ -141,8 +160,16 @@ public final class Trainer: @unchecked Sendable {
                 let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
                 guard b > 0 else { return }
                 network.dropKLGradient(floored: floor.floored, batch: b, in: ws)
-                network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)
+                network.backward(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws,
+                                 finished: overlap ? { exchange!.reached($0, shard: s) } : nil)
             } } }
+        }
+        // The rest of the gradient's sum across ranks, before any other collective (MPI calls are
+        // serialized, and the exchange's progress thread calls MPI until this returns).
+        if let exchange {
+            workspaces[0].profiler.time(.optimizer, threads: Swift.min(threads, Trainer.reductionPieces)) {
+                exchange.finish(threads: threads)
+            }
         }
         exchangeLosses(count: count)
         var reconstruction = 0.0, kl = 0.0
@@ -185,13 +212,13 @@ public final class Trainer: @unchecked Sendable {
         return result
     }
 
-    /// summed = the sum of the shards' gradients in ShardTree order (across ranks under mpirun);
+    /// summed = the sum of the shards' gradients in ShardTree order (under mpirun, `step` has
+    /// already summed it across ranks);
     /// returns the global L2 norm of the sum.
     func reduceGradients() -> Double {
         let pieces = Trainer.reductionPieces, n = network.parameterCount, tree = self.tree
         let gradients = workspaces.map(\.grads.pointer)
         workspaces[0].profiler.time(.optimizer, threads: Swift.min(threads, Trainer.reductionPieces)) {
-            exchange?.run(gradients: gradients, into: summed.pointer, threads: threads)
             let local = exchange == nil
             squares.withUnsafeMutableBufferPointer { sq in
                 let sq = sq

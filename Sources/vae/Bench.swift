@@ -44,8 +44,11 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also measure a square 1024 sgemm (and bf16 product) with the same threads, and each layer product's rate on one thread.")
     var gemm = false
 
-    @Flag(help: "Under mpirun: time the sum of one step's gradient across the ranks instead of training steps: training's exchange, MPI_Allreduce of as many floats, and with two ranks the exchange by hand that more ranks use; --steps repeats, --shards shards (default: one per rank).")
+    @Flag(help: "Under mpirun: time the sum of one step's gradient across the ranks (training's exchange, MPI_Allreduce of as many floats, and with two ranks the exchange by hand that more ranks use), then training steps with that sum after the backward pass and overlapped with it in buckets; --steps repeats, --shards shards (default: one per rank).")
     var allreduce = false
+
+    @Option(help: ArgumentHelp("With --allreduce: the overlapped steps' bucket size in MiB, as vae train's --bucket-mb (default 1).", valueName: "MiB"))
+    var bucketMb: Double?
 
     @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native, else fp32; the default).")
     var precision: Precision = .auto
@@ -60,6 +63,8 @@ struct Bench: ParsableCommand {
         } else if let preset, ModelConfig.presets[preset] == nil {
             throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
         }
+        if let bucketMb, !(bucketMb > 0 && bucketMb <= 4096) { throw ValidationError("--bucket-mb must be above 0 and at most 4096") }
+        if bucketMb != nil && !allreduce { throw ValidationError("--bucket-mb goes with --allreduce") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 100000") }
         guard (1...ThreadOptions.maxThreads).contains(threads) else {
             throw ValidationError("--threads must be between 1 and \(ThreadOptions.maxThreads) (4 × the cores here)")
@@ -146,7 +151,8 @@ struct Bench: ParsableCommand {
             cluster = started
         } catch let failure as RunFailure { throw failure } catch { throw RunFailure("\(error)") }
         defer { cluster.finish() }
-        let (config, name, _) = try benchedModel()
+        let (config, name, fileBatch) = try benchedModel()
+        let batch = self.batch ?? fileBatch
         let shards = self.shards ?? cluster.size
         guard shards >= cluster.size else {
             if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: --shards \(shards) is fewer than the \(cluster.size) ranks\n".utf8)) }
@@ -154,7 +160,10 @@ struct Bench: ParsableCommand {
         }
         let t: AllreduceTimes
         do {
-            t = try Benchmark.allreduce(config: config, shards: shards, repeats: steps, cluster: cluster, threads: threads)
+            let chosen = try PrecisionChoice.resolve(precision)
+            let bucketFloats = bucketMb.map { Swift.max(1, Int($0 * 1_048_576 / 4)) } ?? Trainer.defaultBucketFloats
+            t = try Benchmark.allreduce(config: config, batch: batch, shards: shards, repeats: steps, cluster: cluster,
+                                        threads: threads, precision: chosen.precision, bucketFloats: bucketFloats)
         } catch {
             if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
             cluster.abort(1)
@@ -165,12 +174,28 @@ struct Bench: ParsableCommand {
         let moved = 2 * Double(cluster.size - 1) / Double(cluster.size) * megabytes
         print(String(format: "allreduce %@: %d parameters (%.2f MB of fp32 gradient), %d ranks, %d shards, %d repeats",
                      name, t.parameters, megabytes, cluster.size, shards, steps))
-        for (label, times) in [("exchange", t.exchange), ("mpi_allreduce", t.allreduce)] + (t.byHand.map { [("by_hand", $0)] } ?? []) {
+        func quartiles(_ times: [Double]) -> (Double, Double, Double, Double) {
             let sorted = times.sorted(), q = { (f: Double) in sorted[Int(f * Double(sorted.count - 1))] }
-            print(String(format: "  %@ median %.2f ms (quartiles %.2f–%.2f, min %.2f), %.2f GB/s bus bandwidth at the median",
-                         label.padding(toLength: 13, withPad: " ", startingAt: 0), 1e3 * q(0.5), 1e3 * q(0.25), 1e3 * q(0.75),
-                         1e3 * sorted[0], moved / 1e3 / q(0.5)))
+            return (q(0.5), q(0.25), q(0.75), sorted[0])
         }
+        for (label, times) in [("exchange", t.exchange), ("mpi_allreduce", t.allreduce)] + (t.byHand.map { [("by_hand", $0)] } ?? []) {
+            let (median, low, high, least) = quartiles(times)
+            print(String(format: "  %@ median %.2f ms (quartiles %.2f–%.2f, min %.2f), %.2f GB/s bus bandwidth at the median",
+                         label.padding(toLength: 13, withPad: " ", startingAt: 0), 1e3 * median, 1e3 * low, 1e3 * high,
+                         1e3 * least, moved / 1e3 / median))
+        }
+        print("training steps, batch \(batch), \(threads) threads a rank; overlapped in \(t.buckets.count) buckets of "
+              + t.buckets.map { String(format: "%.2f", Double($0 * 4) / 1_048_576) }.joined(separator: ", ")
+              + " MiB (from the top of the layout down), \(t.startedEarly) started during the backward pass")
+        for (label, times) in [("step_after", t.stepAfter), ("step_overlap", t.stepOverlapped)] {
+            let (median, low, high, least) = quartiles(times)
+            print(String(format: "  %@ median %.2f ms (quartiles %.2f–%.2f, min %.2f), %.0f img/s at the median",
+                         label.padding(toLength: 13, withPad: " ", startingAt: 0), 1e3 * median, 1e3 * low, 1e3 * high,
+                         1e3 * least, Double(batch) / median))
+        }
+        let ratios = zip(t.stepAfter, t.stepOverlapped).map { $0 / $1 }
+        print(String(format: "  overlap speed-up: median %.3f× over the %d pairs (after / overlapped, each pair timed back to back)",
+                     quartiles(ratios).0, ratios.count))
     }
 
     /// The model to time, its name in the first line, and its batch size when --batch is not given:

@@ -127,7 +127,9 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
 
     /// More shards than ranks: with a power of two of ranks each sends one subtree's sum; with three
     /// ranks over five shards some send two (GradientExchange); free bits share the KL sums too.
-    /// Either way the weights are one process's, bit for bit.
+    /// Either way the weights are one process's, bit for bit, with the gradient summed in one
+    /// bucket after the backward pass (this model is smaller than the default bucket) or in a bucket
+    /// per layer or two, overlapped with it.
     @Test func ranksOwningSeveralShardsEqualOneProcess() throws {
         guard let mpirun = mpirunPath() else {
             print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
@@ -135,16 +137,40 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
         }
         let base = temporaryFolder("vae-mpi-shards")
         let data = FileManager.default.currentDirectoryPath + "/Datasets/sample"
-        for (ranks, extra) in [(2, ["--shards", "4"]), (3, ["--shards", "5", "--free-bits", "0.1"])] {
+        for (ranks, extra) in [(2, ["--shards", "4"]), (3, ["--shards", "5", "--free-bits", "0.1"]), (4, ["--shards", "4"])] {
             let name = "\(ranks)ranks"
             let one = try vae(["train", data, "--epochs", "1", "--out", base + "/one-" + name] + tiny + extra)
             #expect(one.status == 0, "\(one.stderr)")
-            let job = try MPIJob(mpirun, ranks: ranks, ["train", data, "--epochs", "1", "--out", base + "/" + name] + tiny + extra).wait()
-            #expect(job?.status == 0, "\(job?.stderr ?? "mpirun did not finish")")
-            try expectSameTraining(base + "/one-" + name, base + "/" + name, "\(ranks) ranks with \(extra)")
+            for bucket in ["1", "0.002"] {
+                let job = try MPIJob(mpirun, ranks: ranks, ["train", data, "--epochs", "1", "--out", base + "/" + name + bucket,
+                                                            "--bucket-mb", bucket] + tiny + extra).wait()
+                #expect(job?.status == 0, "\(job?.stderr ?? "mpirun did not finish")")
+                try expectSameTraining(base + "/one-" + name, base + "/" + name + bucket, "\(ranks) ranks with \(extra), \(bucket) MiB buckets")
+            }
         }
         let tooMany = try MPIJob(mpirun, ranks: 3, ["train", data, "--epochs", "1", "--out", base + "/tooMany"] + tiny).wait()
         #expect(tooMany?.status != 0 && tooMany?.stderr.contains("run at most 2 ranks") == true, "\(tooMany?.stderr ?? "")")
+    }
+
+    /// `vae bench --allreduce` times the exchange and training steps with and without overlap; with
+    /// buckets smaller than the layers each bucket's sum starts during the backward pass.
+    @Test func benchAllreduceStartsBucketsDuringTheBackwardPass() throws {
+        guard let mpirun = mpirunPath() else {
+            print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
+            return
+        }
+        let job = try MPIJob(mpirun, ["bench", "--allreduce", "--preset", "fmnist", "--steps", "2", "--threads", "1",
+                                      "--bucket-mb", "0.5"]).wait()
+        #expect(job?.status == 0, "\(job?.stderr ?? "mpirun did not finish")")
+        let out = job?.stdout ?? ""
+        let line = out.split(separator: "\n").first { $0.contains("buckets of") }.map(String.init) ?? ""
+        // The word before `suffix`, as a number.
+        let number = { (suffix: String) in line.range(of: suffix).flatMap { Int(line[..<$0.lowerBound].split(separator: " ").last ?? "") } }
+        let buckets = number(" buckets of") ?? 0, early = number(" started during the backward pass") ?? -1
+        #expect(buckets >= 3 && early == buckets, "\(out)")
+        for label in ["exchange", "mpi_allreduce", "by_hand", "step_after", "step_overlap", "overlap speed-up"] {
+            #expect(out.contains(label), "\(label) missing: \(out)")
+        }
     }
 
     /// Streamed under mpirun: every rank takes rank 0's window, even one whose own budget would

@@ -61,7 +61,7 @@ tiny=(--size 16 --widths 8,16 --latent 4 --batch 6 --seed 3 --shards 2 --epochs 
 echo "one process:"
 "$vae" train Datasets/sample --out "$work/one" "${tiny[@]}" 2>"$work/stderr" | summary
 echo "two ranks, one in each namespace ($net.1 and $net.2 over veth, Open MPI TCP):"
-mpi "$vae" train Datasets/sample --out "$work/two" "${tiny[@]}" 2>"$work/stderr" | summary
+mpi "$vae" train Datasets/sample --out "$work/two" "${tiny[@]}" --bucket-mb 0.002 2>"$work/stderr" | summary
 # What crossed the veth pair: the ranks did talk between the namespaces.
 echo "veth $net.1 sent $(ip netns exec "$a" cat "/sys/class/net/va$id/statistics/tx_bytes") bytes, received $(ip netns exec "$a" cat "/sys/class/net/va$id/statistics/rx_bytes")"
 cmp "$work/one/model.safetensors" "$work/two/model.safetensors"

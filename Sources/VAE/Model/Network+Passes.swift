@@ -66,7 +66,8 @@ extension Network {
     /// (`input` for the first), its output and its output's gradient, and writes its input's
     /// gradient into grads[i − 1], or `inputGrad` for the first (nil: not needed).
     func backward(_ layers: [NetworkLayer], input: UnsafePointer<Float>, inputGrad: FloatPointer?, outputs: [Buffer],
-                  saved: [Buffer], grads: [Buffer], batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
+                  saved: [Buffer], grads: [Buffer], batch: Int, params: UnsafePointer<Float>, in ws: Workspace,
+                  finished: ((Int) -> Void)?) {
         for i in layers.indices.reversed() {
             let l = layers[i]
             ws.profiler.time(layer: l.name + " backward") {
@@ -75,6 +76,7 @@ extension Network {
                                  dx: i == 0 ? inputGrad : grads[i - 1].pointer, batch: batch, parameters: params + l.offset, gradients: ws.grads.pointer + l.offset,
                                  scratch: ws.scratch.pointer, profiler: ws.profiler)
             }
+            finished?(l.offset)
         }
     }
 
@@ -116,8 +118,14 @@ extension Network {
     }
 
     /// Backpropagates the gradients evaluateLoss left, adding every parameter's gradient to ws.grads.
-    public func backward(_ images: UnsafePointer<Float>, batch: Int, params: UnsafePointer<Float>, in ws: Workspace) {
+    /// `finished(offset)`, when given, is called each time the gradients of the parameters from
+    /// `offset` up are final (after each layer, from the top of the layout down: `backwardBoundaries`),
+    /// so that their sum across ranks can start while the pass goes on (GradientExchange).
+    public func backward(_ images: UnsafePointer<Float>, batch: Int, params: UnsafePointer<Float>, in ws: Workspace,
+                         finished: ((Int) -> Void)? = nil) {
         let prof = ws.profiler, grads = ws.grads.pointer
+        // The likelihood's own parameters got theirs in evaluateLoss.
+        finished?(likelihoodOffset)
         if outputShape.channels > 1 {
             prof.time(.elementwise) {
                 imageMajorToChannelMajor(ws.logitsGrad.pointer, ws.decoderGrads.last!.pointer, channels: outputShape.channels,
@@ -125,7 +133,7 @@ extension Network {
             }
         }
         backward(decoder, input: ws.z.pointer, inputGrad: ws.zGrad.pointer, outputs: ws.decoderOutputs,
-                 saved: ws.decoderSaved, grads: ws.decoderGrads, batch: batch, params: params, in: ws)
+                 saved: ws.decoderSaved, grads: ws.decoderGrads, batch: batch, params: params, in: ws, finished: finished)
         prof.time(.elementwise) {
             reparameterizeBackward(dz: ws.zGrad.pointer, logVariance: ws.logVariance.pointer, eps: ws.eps.pointer,
                                    dMean: ws.meanGrad.pointer, dLogVariance: ws.logVarianceGrad.pointer,
@@ -147,8 +155,14 @@ extension Network {
                                      dBias: grads + logVarianceOffset + logVarianceHead.weightCount, dx: featuresGrad,
                                      accumulate: true, profiler: prof)
         }
+        finished?(meanOffset)
         // The images need no gradient.
         backward(encoder, input: inputChannelMajor(images, in: ws), inputGrad: nil, outputs: ws.encoderOutputs,
-                 saved: ws.encoderSaved, grads: ws.encoderGrads, batch: batch, params: params, in: ws)
+                 saved: ws.encoderSaved, grads: ws.encoderGrads, batch: batch, params: params, in: ws, finished: finished)
+    }
+
+    /// The offsets `backward` reports to `finished`, in the order it does: from the top down, ending at 0.
+    public var backwardBoundaries: [Int] {
+        [likelihoodOffset] + decoder.reversed().map(\.offset) + [meanOffset] + encoder.reversed().map(\.offset)
     }
 }
