@@ -25,6 +25,9 @@ public struct EvaluationResult: Sendable, Codable {
     public var precision: Precision = .fp32
     /// true: the reconstruction term was taken at z = μ(x), not at a draw (`vae evaluate --at-mean`).
     public var atMean: Bool?
+    /// The same bounds for the model with the run's fitted prior in place of N(0, I), from the same
+    /// importance samples; nil without a fitted prior or with k = 0.
+    public var fitted: FittedPriorBounds?
 
     /// nats/(D·ln 2): the likelihood's own figure per dimension, whatever it is a likelihood of.
     public func bitsPerDimension(_ nats: Double) -> Double { nats / (Double(dimensions) * log(2)) }
@@ -33,6 +36,22 @@ public struct EvaluationResult: Sendable, Codable {
     public func dataBitsPerDimension(_ nats: Double) -> Double? {
         likelihood.eightBitCorrection == nil ? nil : likelihood.bitsPerDimension(nats: nats, dimensions: dimensions)
     }
+}
+
+/// Bounds on −log p(x) for p(x) = ∫ p_fitted(z) p(x|z) dz: the decoder with the Gaussian mixture
+/// fitted to the training codes as its prior, the model `vae sample` draws from by default. Both
+/// come from the k importance samples z ~ q(z|x): the −ELBO as their mean of
+/// −log p(x|z) − log p_fitted(z) + log q(z|x) (the mixture's KL has no closed form), the IWAE
+/// bound as for N(0, I). The mixture was fitted on training images only, so on test images these
+/// are bounds as honest as the N(0, I) ones.
+public struct FittedPriorBounds: Sendable, Codable {
+    public var components: Int
+    public var negativeELBO: Double
+    /// Monte Carlo mean of log q(z|x) − log p_fitted(z).
+    public var kl: Double
+    public var iwae: Double
+    public var negativeELBODataBitsPerDim: Double?
+    public var iwaeDataBitsPerDim: Double?
 }
 
 extension LikelihoodKind {
@@ -64,10 +83,13 @@ extension Model {
     /// Noise comes from the seed's evaluation stream, one element per (image, sample, latent).
     /// `atMean` takes the −ELBO's reconstruction term at z = μ(x) instead of a draw: deterministic,
     /// and no longer a bound (the IWAE samples are drawn as always).
-    public func evaluate(_ dataset: ImageDataset, k: Int, seed: UInt64 = 1, atMean: Bool = false,
+    /// With a fitted `prior` (and k > 0) the bounds under it come from the same samples (`FittedPriorBounds`).
+    public func evaluate(_ dataset: ImageDataset, k: Int, seed: UInt64 = 1, atMean: Bool = false, prior: GaussianMixture? = nil,
                          progress: ((Int, Int) -> Void)? = nil) -> EvaluationResult {
         let L = config.latent, n = config.imageFloats, N = dataset.count
+        let prior = k > 0 ? prior : nil
         var recon = [Double](repeating: 0, count: N), kl = recon, iwae = recon
+        var fittedELBO = [Double](repeating: 0, count: prior == nil ? 0 : N), fittedKL = fittedELBO, fittedIWAE = fittedELBO
         var means = [Float](repeating: 0, count: N * L)
         let elboNoise = RandomStream(seed: seed, purpose: .evaluation, detail: 0)
         let logTwoPi = Float(log(2 * Double.pi))
@@ -77,7 +99,11 @@ extension Model {
         kl.withUnsafeMutableBufferPointer { kl in
         iwae.withUnsafeMutableBufferPointer { iwae in
         means.withUnsafeMutableBufferPointer { means in
+        fittedELBO.withUnsafeMutableBufferPointer { fittedELBO in
+        fittedKL.withUnsafeMutableBufferPointer { fittedKL in
+        fittedIWAE.withUnsafeMutableBufferPointer { fittedIWAE in
             let (recon, kl, iwae, means) = (recon, kl, iwae, means)
+            let (fittedELBO, fittedKL, fittedIWAE) = (fittedELBO, fittedKL, fittedIWAE)
             forEachChunk(N) { ws, range in
                 let b = range.count
                 let x = UnsafeMutablePointer<Float>.allocate(capacity: b * n)
@@ -101,12 +127,16 @@ extension Model {
                 if k > 0 {
                     // log w = log p(x|z) + log p(z) − log q(z|x), k samples per image.
                     var logW = [Double](repeating: 0, count: b * k)
+                    // The same with the fitted prior's log-density, and log q(z|x) − log p_fitted(z).
+                    var fittedLogW = [Double](repeating: 0, count: prior == nil ? 0 : b * k), fittedGap = fittedLogW
+                    var zs = [Double](repeating: 0, count: prior == nil ? 0 : b * L)
                     for s in 0..<k {
                         let noise = RandomStream(seed: seed, purpose: .evaluation, detail: UInt64(s + 1))
                         noise.fillNormal(ws.eps.pointer, count: b * L, start: UInt64(range.lowerBound * L))
                         network.sampleLatent(batch: b, in: ws)
                         network.decode(batch: b, params: p, in: ws)
                         network.evaluateLoss(x, batch: b, params: p, in: ws)
+                        var logQ = [Double](repeating: 0, count: b)
                         for i in 0..<b {
                             var logPz: Float = 0, logQz: Float = 0
                             for j in 0..<L {
@@ -115,12 +145,25 @@ extension Model {
                                 logQz -= 0.5 * (e * e + logVar[i * L + j] + logTwoPi)
                             }
                             logW[i * k + s] = -ws.reconstruction[i] + Double(logPz) - Double(logQz)
+                            logQ[i] = Double(logQz)
+                        }
+                        if let prior {
+                            for i in 0..<(b * L) { zs[i] = Double(ws.z[i]) }
+                            let logP = prior.logDensities(zs, count: b)
+                            for i in 0..<b {
+                                fittedLogW[i * k + s] = -ws.reconstruction[i] + logP[i] - logQ[i]
+                                fittedGap[i * k + s] = logQ[i] - logP[i]
+                            }
                         }
                     }
+                    let logK = log(Double(k))
                     for i in 0..<b {
-                        let w = logW[(i * k)..<((i + 1) * k)], top = w.max()!
-                        let lse = top + log(w.reduce(0) { $0 + exp($1 - top) })
-                        iwae[range.lowerBound + i] = -(lse - log(Double(k)))
+                        iwae[range.lowerBound + i] = logK - GaussianMixture.logSumExp(logW[(i * k)..<((i + 1) * k)])
+                        guard prior != nil else { continue }
+                        let w = fittedLogW[(i * k)..<((i + 1) * k)]
+                        fittedIWAE[range.lowerBound + i] = logK - GaussianMixture.logSumExp(w)
+                        fittedELBO[range.lowerBound + i] = -w.reduce(0, +) / Double(k)
+                        fittedKL[range.lowerBound + i] = fittedGap[(i * k)..<((i + 1) * k)].reduce(0, +) / Double(k)
                     }
                 }
                 lock.lock()
@@ -129,7 +172,7 @@ extension Model {
                 lock.unlock()
                 progress?(now, N)
             }
-        }}}}
+        }}}}}}}
         // Active units: latent dimensions whose posterior mean varies over the data (Burda et al.).
         var active = 0
         for j in 0..<L {
@@ -146,6 +189,13 @@ extension Model {
         result.iwaeDataBitsPerDim = result.iwae.flatMap(result.dataBitsPerDimension)
         result.precision = precision
         result.atMean = atMean ? true : nil
+        if let prior {
+            let mean = { (v: [Double]) in v.reduce(0, +) / Double(N) }
+            let (elbo, bound) = (mean(fittedELBO), mean(fittedIWAE))
+            result.fitted = FittedPriorBounds(components: prior.components, negativeELBO: elbo, kl: mean(fittedKL), iwae: bound,
+                                              negativeELBODataBitsPerDim: result.dataBitsPerDimension(elbo),
+                                              iwaeDataBitsPerDim: result.dataBitsPerDimension(bound))
+        }
         return result
     }
 }

@@ -11,6 +11,8 @@ struct Evaluate: ParsableCommand {
 
         The test images are prepared once and kept in the image cache (--cache, default Output/cache/; --no-cache to neither read nor write it), as 'vae train' does.
 
+        --prior fitted also bounds, from the same samples, the model with the run's fitted prior in place of N(0, I) (prior.safetensors, the Gaussian mixture fitted to the training images' posterior means at the end of 'vae train', which 'vae sample' draws from by default): fitted_neg_elbo (its KL a Monte Carlo mean over the k samples) and fitted_iwae_kK. Expect them to be worse than N(0, I)'s: the mixture is fitted to the means, which cluster tighter than the posterior's draws, and it gives the latent dimensions the model does not use almost no spread, where q(z|x) draws spread as N(0, 1). That is what makes its samples sharp, not what makes a good likelihood.
+
         bits/dim is a log-likelihood of the 8-bit pixels under --likelihood logistic, and under gaussian with the dequantisation correction (+ ln 255 nats per dimension); under bernoulli (on intensities) it is the cross-entropy per dimension and not a likelihood of the 8-bit data.
         """)
 
@@ -32,6 +34,10 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Take the reconstruction term at z = μ(x) instead of a random draw: the same figure every time, but not a bound on −log p(x) (python/swiftvae.py's neg_elbo with eps = 0 gives it too).")
     var atMean = false
 
+    @Option(help: ArgumentHelp("standard (N(0, I), the default) or fitted (also bound the model with RUN/prior.safetensors as its prior).",
+                               valueName: "prior"))
+    var prior: PriorChoice?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -47,6 +53,7 @@ struct Evaluate: ParsableCommand {
         if let memory, !(memory > 0 && memory <= 1_000_000) { throw ValidationError("--memory takes a number of GB above 0 and at most 1000000, e.g. 8") }
         guard (0...100_000).contains(k) else { throw ValidationError("--k must be between 0 and 100000") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if prior == .fitted && k == 0 { throw ValidationError("--prior fitted bounds the model from the importance samples: give --k 1 or more") }
     }
 
     /// What the bits/dim above are, per likelihood (README, "Likelihoods and bits/dim").
@@ -60,6 +67,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads, precision: precision, quietStdout: json)
+        let mixture = prior == .fitted ? try PriorChoice.mixture(.fitted, in: runFolder, for: model, fallback: "") : nil
         let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()
@@ -76,7 +84,7 @@ struct Evaluate: ParsableCommand {
             warn("streaming the images from \(dataset.cacheReport?.path ?? "the cache") "
                  + "(\(MemoryPlan.describe(dataset.bytes.count)), over the \(MemoryPlan.describe(budget)) memory budget)")
         }
-        let result = model.evaluate(dataset, k: k, seed: seed, atMean: atMean) { done, total in
+        let result = model.evaluate(dataset, k: k, seed: seed, atMean: atMean, prior: mixture) { done, total in
             let rate = Double(done) / Date().timeIntervalSince(start)
             progress.update(String(format: "evaluating %d/%d images (k = %d) %.0f img/s", done, total, k, rate),
                             force: done == total)
@@ -95,6 +103,13 @@ struct Evaluate: ParsableCommand {
                      result.negativeELBO, bits(result.negativeELBO), result.reconstruction, result.kl))
         if let iwae = result.iwae {
             print(String(format: "iwae_k%d %.2f nats  %.4f bits/dim", result.k, iwae, bits(iwae)))
+        }
+        if let f = result.fitted {
+            print("fitted prior: \(f.components) component\(f.components == 1 ? "" : "s") (\(SavedPrior.file), fitted to the training "
+                  + "images' codes; what 'vae sample' draws from), the same \(result.k) samples:")
+            print(String(format: "fitted_neg_elbo %.2f nats  %.4f bits/dim  (KL to the fitted prior %.2f, a Monte Carlo mean)",
+                         f.negativeELBO, bits(f.negativeELBO), f.kl))
+            print(String(format: "fitted_iwae_k%d %.2f nats  %.4f bits/dim", result.k, f.iwae, bits(f.iwae)))
         }
         print(Self.bitsNote[result.likelihood]!)
         print("active_units \(result.activeUnits) of \(result.latent)")

@@ -5,8 +5,6 @@ import ImageIO
 import VAE
 
 struct Sample: ParsableCommand {
-    enum PriorChoice: String, ExpressibleByArgument, CaseIterable { case fitted, standard }
-
     static let configuration = CommandConfiguration(
         abstract: "Draw images from a trained model's prior and write them as a grid PNG.",
         discussion: """
@@ -54,7 +52,7 @@ struct Sample: ParsableCommand {
         try checkPictureSize(tiles: count, side: model.config.size, scale: scale, advice: "use a smaller --count or --scale")
         let path = out ?? runFolder + "/prior-samples.png"
         try checkPictureTarget(path)
-        let mixture = try chosenPrior(for: model)
+        let mixture = try PriorChoice.mixture(prior, in: runFolder, for: model, fallback: "sampling from N(0, I)")
         let images = model.samples(count: count, seed: seed, temperature: temperature, prior: mixture)
         let cols = columns ?? Int(Double(count).squareRoot().rounded(.up))
         try ensureParentFolder(of: path)
@@ -64,26 +62,6 @@ struct Sample: ParsableCommand {
         if let separate {
             try writeEach(images, to: separate, prefix: "sample", digits: 4, scale: scale)
             print("wrote \(images.count) images to \(separate)/")
-        }
-    }
-
-    /// The mixture to draw from, or nil for N(0, I).
-    func chosenPrior(for model: Model) throws -> GaussianMixture? {
-        if prior == .standard { return nil }
-        let lookup: RunFolder.PriorLookup
-        do { lookup = try RunFolder.prior(in: runFolder, for: model) } catch {
-            throw RunFailure("\(error)" + (prior == nil ? "; pass --prior standard to sample from N(0, I)" : ""))
-        }
-        switch (lookup, prior) {
-        case let (.fitted(saved), _): return saved.mixture
-        case (.none, .fitted):
-            throw RunFailure("\(runFolder): no fitted prior here (\(SavedPrior.file)); make one with 'vae fit-prior \(runFolder)'")
-        case let (.stale(why), .fitted):
-            throw RunFailure("\(why); fit it again with 'vae fit-prior \(runFolder)', or pass --prior standard")
-        case let (.stale(why), _):
-            warn("note: \(why); sampling from N(0, I) (fit it again with 'vae fit-prior \(runFolder)')")
-            return nil
-        case (.none, _): return nil
         }
     }
 }

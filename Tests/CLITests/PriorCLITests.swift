@@ -16,6 +16,17 @@ import TestSupport
         let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         #expect(report.contains("samples-standard.png") && report.contains("under N(0, I)"))
 
+        // evaluate bounds the model with the fitted prior too when asked, from the same samples.
+        let evaluated = try vae(["evaluate", run, sampleData, "--k", "5", "--prior", "fitted"])
+        #expect(evaluated.status == 0 && evaluated.stdout.contains("fitted_neg_elbo") && evaluated.stdout.contains("fitted_iwae_k5"),
+                "\(evaluated.stdout) \(evaluated.stderr)")
+        let plain = try vae(["evaluate", run, sampleData, "--k", "5"])
+        #expect(plain.status == 0 && !plain.stdout.contains("fitted_"), "N(0, I) alone by default: \(plain.stdout)")
+        // The N(0, I) lines are the same either way.
+        let lines = { (r: Result) in r.stdout.split(separator: "\n").filter { $0.hasPrefix("neg_elbo") || $0.hasPrefix("iwae_k") } }
+        #expect(lines(evaluated) == lines(plain) && lines(plain).count == 2)
+        #expect(try vae(["evaluate", run, sampleData, "--k", "0", "--prior", "fitted"]).stderr.contains("give --k 1 or more"))
+
         func sample(_ name: String, _ flags: [String]) throws -> Result {
             try vae(["sample", run, "--count", "9", "--seed", "3", "--out", run + "/" + name] + flags)
         }
@@ -63,6 +74,8 @@ import TestSupport
         #expect(missing.status != 0 && missing.stderr.contains("no fitted prior here") && missing.stderr.contains("vae fit-prior"))
         #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
         #expect(try sample("j.png", []).stdout.contains("from N(0, I)"))
+        let noPrior = try vae(["evaluate", run, sampleData, "--k", "5", "--prior", "fitted"])
+        #expect(noPrior.status != 0 && noPrior.stderr.contains("no fitted prior here"), "\(noPrior.stderr)")
     }
 
     /// fit-prior on a folder that changed since training warns that the held-out images differ.
