@@ -34,7 +34,8 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vae_model  # noqa: E402
-from evaluate_run import evaluate, read_safetensors  # noqa: E402
+from evaluate_run import evaluate  # noqa: E402
+from swiftvae import SwiftVAE, read_safetensors  # noqa: E402
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 NO_EPOCH_CAP = 1_000_000   # TrainOptions.noEpochCap
@@ -172,7 +173,7 @@ class Trainer:
             group["lr"] = lr
         mu, logvar = self.model.encode(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        rec = self.model.nll(self.model.decode(z), x)
+        rec = self.model.nll(self.model.output(z), x)
         kl_terms = 0.5 * (mu * mu + logvar.exp() - 1 - logvar)     # (B, latent)
         kl = kl_terms.sum(1)
         if self.free_bits:
@@ -205,7 +206,7 @@ class Trainer:
         """The model with the averaged weights (what vae validates and saves); the training weights untouched."""
         if self.average is None:
             return self.model
-        twin = vae_model.BlockVAE(self.model.cfg)
+        twin = SwiftVAE(self.model.cfg)
         with torch.no_grad():
             for p, a in zip(twin.parameters(), self.average):
                 p.copy_(a)
@@ -243,7 +244,8 @@ def train(args):
     batch = training["batch"]
     steps_per_epoch = (len(train_idx) + batch - 1) // batch
     schedule = Schedule(training, time_limit, steps_per_epoch, epochs)
-    model = vae_model.BlockVAE(cfg)
+    # SwiftVAE: BlockVAE with output(z) (the likelihood's parameters), which evaluate_run.evaluate reads.
+    model = SwiftVAE(cfg)
     initialize(model, cfg.get("initialization", "kaiming"))
     model.train()
     trainer = Trainer(model, training)
@@ -343,7 +345,7 @@ def speed(args):
     batch = args.batch or training.get("batch") or 64
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = vae_model.BlockVAE(cfg)
+    model = SwiftVAE(cfg)
     initialize(model, cfg.get("initialization", "kaiming"))
     training.setdefault("learningRate", 1e-3)
     training["averageDecay"] = training.get("averageDecay", 0.99)
@@ -359,10 +361,10 @@ def speed(args):
     model.eval()
     with torch.no_grad():
         for _ in range(3):
-            model.decode(model.encode(x)[0])
+            model.output(model.encode(x)[0])
         start = time.perf_counter()
         for _ in range(args.steps):
-            model.decode(model.encode(x)[0])
+            model.output(model.encode(x)[0])
         infer_rate = args.steps * batch / (time.perf_counter() - start)
     print(f"train_images_per_s {train_rate:.1f} img/s (torch {torch.__version__} fp32 {args.config}, batch {batch}, "
           f"threads {args.threads}) {3 * flops * train_rate / 1e9:.1f} GFLOP/s")
@@ -384,7 +386,7 @@ def multiply_adds(model, cfg):
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
     with torch.no_grad():
-        model.decode(model.encode(torch.zeros(1, cfg["channels"], cfg["size"], cfg["size"]))[0])
+        model.output(model.encode(torch.zeros(1, cfg["channels"], cfg["size"], cfg["size"]))[0])
     for h in handles:
         h.remove()
     return total[0]
@@ -397,7 +399,7 @@ def check(args):
     with open(os.path.join(args.run, "config.json")) as f:
         cfg = vae_model.block_lists(json.load(f)["model"])
     torch.set_num_threads(args.threads)
-    model = vae_model.BlockVAE(cfg)
+    model = SwiftVAE(cfg)
     model.load_state_dict(read_safetensors(os.path.join(args.run, "model.safetensors")))
     model.eval()
     images = load_images(args.data, cfg["size"], cfg["channels"])
