@@ -85,7 +85,9 @@ extension Model {
     public func codes(_ dataset: ImageDataset, _ indices: [Int]) -> [Double] {
         var out: [Double] = []
         out.reserveCapacity(indices.count * config.latent)
-        let block = 1024
+        // Images gathered at a time: at most 1,024 or 8 MB of floats (at the end of a streamed run
+        // this runs beside training's memory, which the budget was planned for).
+        let block = Swift.max(1, Swift.min(1024, (8 << 20) / (config.imageFloats * MemoryLayout<Float>.stride)))
         var images = [Float](repeating: 0, count: Swift.min(block, indices.count) * config.imageFloats)
         for start in stride(from: 0, to: indices.count, by: block) {
             let part = indices[start..<Swift.min(start + block, indices.count)]

@@ -203,7 +203,7 @@ public final class TrainingSession {
     }
 
     /// Whether `images` fit the budget in memory (false), or must be streamed from the image cache
-    /// (true: then the held-out images, copied, and two windows of blocks must fit); throws when neither.
+    /// (true: then the held-out images, copied, and three windows of one block must fit); throws when neither.
     static func admit(_ config: RunConfig, images: Int, resources: Resources) throws -> Bool {
         do {
             try checkMemory(config, images: images, resources: resources)
@@ -214,14 +214,14 @@ public final class TrainingSession {
                                   + "are then streamed from the image cache on disk)")
             }
             let heldOut = Int((Double(images) * config.training.validationFraction).rounded(.up))
-            try checkMemory(config, images: heldOut + 2 * CacheFile.blockImages(recordBytes: config.model.imageFloats), resources: resources)
+            try checkMemory(config, images: heldOut + 3 * CacheFile.blockImages(recordBytes: config.model.imageFloats), resources: resources)
             return true
         }
     }
 
     /// A streamed run's order: the saved one when it resumes; for a new run, windows as large as
-    /// the budget leaves room for (two at a time are resident: the one trained on and the one
-    /// read ahead). nil: the images are in memory and shuffled whole.
+    /// the budget leaves room for (three at a time can be resident: a batch that straddles two
+    /// windows has the window after it read ahead). nil: the images are in memory and shuffled whole.
     static func streamingOrder(_ config: RunConfig, batches: ImageBatches, resuming: Bool,
                                resources: Resources) throws -> QuasiRandomOrder? {
         let dataset = batches.dataset
@@ -241,7 +241,7 @@ public final class TrainingSession {
             let plan = MemoryPlan.training(model: config.model, batch: t.batch, shards: t.shards, threads: resources.threads,
                                            images: batches.validationIndices.count, averaging: (t.averageDecay ?? 0) > 0)
             let blocks = (dataset.count + blockImages - 1) / blockImages
-            window = Swift.min(blocks, Swift.max(1, (resources.memoryBudget - plan.total) / (2 * blockImages * per)))
+            window = Swift.min(blocks, Swift.max(1, (resources.memoryBudget - plan.total) / (3 * blockImages * per)))
         }
         window = resources.agree(window)
         return window > 0 ? QuasiRandomOrder(blockImages: CacheFile.blockImages(recordBytes: dataset.imageFloats), window: window) : nil
@@ -278,6 +278,9 @@ public final class TrainingSession {
             loop.stopRequested = { [trainer] in trainer.cluster.map { $0.any(requested()) } ?? requested() }
             return try loop.run()
         }
+        // The last windows' pages are not needed for what follows (pictures, the prior), which
+        // the budget did not plan beside them.
+        if batches.dataset.streamed { batches.dataset.bytes.release(0..<batches.dataset.bytes.count) }
         switch outcome {
         case .finished:
             if loop.timeLimitReached {
