@@ -49,6 +49,13 @@ public final class Cluster: @unchecked Sendable {
         return Int(v)
     }
 
+    /// Rank `root`'s `value`, on every rank.
+    public func broadcast(_ value: Double, from root: Int) -> Double {
+        var v = value
+        broadcast(&v, count: 1, from: root)
+        return v
+    }
+
     /// The shards rank `q` computes.
     public func shards(ofRank q: Int, of shards: Int) -> Range<Int> { Parallel.slice(shards, part: q, of: size) }
 

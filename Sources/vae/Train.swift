@@ -301,9 +301,12 @@ struct Train: ParsableCommand {
             throw RunFailure("\(error)")
         }
         if let rank {
-            // Each rank's clock would estimate its own step count for the schedule.
-            guard session.config.training.timeLimit == nil else {
-                throw RunFailure("--time-limit does not work under mpirun yet: train a number of --epochs")
+            // With a time limit every decision the clock makes (the budget spent, the cosine's
+            // step count) must be the same on every rank: all read rank 0's clock. The loop reads
+            // it at the same points on every rank, so each read is one broadcast.
+            if session.config.training.timeLimit != nil {
+                let cluster = rank.cluster, local = session.loop.clock
+                session.loop.clock = { cluster.broadcast(local(), from: 0) }
             }
             // A rank beyond the shard count would have no work: refused rather than idle.
             guard rank.cluster.size <= session.trainer.shards else {

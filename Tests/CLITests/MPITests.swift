@@ -152,6 +152,26 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
         #expect(tooMany?.status != 0 && tooMany?.stderr.contains("run at most 2 ranks") == true, "\(tooMany?.stderr ?? "")")
     }
 
+    /// --time-limit under mpirun: every rank reads rank 0's clock, so all stop at the same step
+    /// (a rank that went on alone would wait for the others forever) and the cosine schedule is
+    /// laid over one step count; a resume says the budget is spent.
+    @Test func timeLimitedRunsStopEveryRankTogether() throws {
+        guard let mpirun = mpirunPath() else {
+            print("MPITests skipped: mpirun is not on the PATH (Debian: apt-get install openmpi-bin)")
+            return
+        }
+        let base = temporaryFolder("vae-mpi-time"), data = FileManager.default.currentDirectoryPath + "/Datasets/sample"
+        let job = try MPIJob(mpirun, ["train", data, "--time-limit", "3s", "--schedule", "cosine", "--warmup-steps", "10",
+                                      "--out", base + "/run"] + tiny).wait()
+        #expect(job?.status == 0, "\(job?.stderr ?? "mpirun did not finish")")
+        #expect(job?.stdout.contains("time limit reached") == true, "\(job?.stdout ?? "")")
+        let schedule = try trainingSettings(base + "/run")["schedule"] as? [String: Any]
+        #expect(schedule?["totalSteps"] as? Int != nil, "the cosine's step count was fixed: \(String(describing: schedule))")
+        let again = try MPIJob(mpirun, ["train", "--resume", base + "/run"]).wait()
+        #expect(again?.status == 0 && again?.stdout.contains("has already used its time limit") == true,
+                "\(again?.stdout ?? "") \(again?.stderr ?? "")")
+    }
+
     /// `vae bench --allreduce` times the exchange and training steps with and without overlap; with
     /// buckets smaller than the layers each bucket's sum starts during the backward pass.
     @Test func benchAllreduceStartsBucketsDuringTheBackwardPass() throws {
