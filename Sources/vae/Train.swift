@@ -285,6 +285,7 @@ struct Train: ParsableCommand {
                                                   memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget(),
                                                   cache: caching.chosen)
         if let rank { resources.agree = { rank.cluster.broadcast($0, from: 0) } }
+        if rank == nil && bucketMb != nil { warn("note: --bucket-mb applies under mpirun only; one process has no gradient to send") }
         let session: TrainingSession
         do {
             if let resume {

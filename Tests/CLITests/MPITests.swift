@@ -109,8 +109,10 @@ func metricsWithoutTimings(_ run: String) throws -> [String] {
         let scratch = { Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("vae-rank") }) }
         let before = try scratch()
         let data = FileManager.default.currentDirectoryPath + "/Datasets/sample"
-        let one = try vae(["train", data, "--epochs", "2", "--out", base + "/one"] + tiny)
+        // --bucket-mb means nothing to one process: it says so and trains as without it.
+        let one = try vae(["train", data, "--epochs", "2", "--out", base + "/one", "--bucket-mb", "1"] + tiny)
         #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stderr.contains("--bucket-mb applies under mpirun only"), "\(one.stderr)")
         let two = try MPIJob(mpirun, ["train", data, "--epochs", "2", "--out", base + "/two"] + tiny).wait()
         #expect(two?.status == 0, "\(two?.stderr ?? "mpirun did not finish")")
         #expect(two?.stdout.components(separatedBy: "training in ").count == 2, "one rank speaks: \(two?.stdout ?? "")")
