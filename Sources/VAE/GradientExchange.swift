@@ -52,6 +52,8 @@ final class GradientExchange: @unchecked Sendable {
     let buckets: [Bucket]
     /// The nodes covering each rank's shards, in shard order.
     let nodes: [[ShardTree.Node]]
+    /// This rank's shards.
+    let own: Range<Int>
     /// This rank's node sums, per bucket [destination rank][node][that rank's chunk]; nil when this
     /// rank's shards are one leaf, whose gradient is already laid out that way.
     let send: Buffer?
@@ -80,6 +82,7 @@ final class GradientExchange: @unchecked Sendable {
         self.tree = tree
         let ranks = cluster.size, me = cluster.rank
         nodes = (0..<ranks).map { tree.cover(cluster.shards(ofRank: $0, of: shards)) }
+        own = cluster.ownShards(of: shards)
         let mine = nodes[me].count
         var ranges: [Range<Int>] = [], top = parameters
         for offset in boundaries + [0] where offset < top && (top - offset >= bucketFloats || offset == 0) {
@@ -138,10 +141,16 @@ final class GradientExchange: @unchecked Sendable {
     static let pollInterval: useconds_t = 100
     private var poller: Poller?
 
-    /// Moves the started sums on; true while some are still under way.
+    /// Moves the started sums on, from the progress thread; true while some are still under way.
     private func poll() -> Bool {
         lock.lock()
         defer { lock.unlock() }
+        return moveOn()
+    }
+
+    /// Tests the started sums in order (each MPI_Test moves all of them on); true while some are
+    /// still under way. The caller holds `lock`.
+    private func moveOn() -> Bool {
         while tested < started && cluster.test(&sums[tested]) { tested += 1 }
         return tested < started
     }
@@ -165,15 +174,13 @@ final class GradientExchange: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         finalFrom[shard] = offset
-        let own = cluster.ownShards(of: tree.shards)
         let frontier = own.map { finalFrom[$0] }.max() ?? 0
         while started < buckets.count && buckets[started].range.lowerBound >= frontier {
             nodeSum(started)
             post(started)
             started += 1
         }
-        while tested < started && cluster.test(&sums[tested]) { tested += 1 }
-        if tested < started { poller?.wake() }
+        if moveOn() { poller?.wake() }
     }
 
     /// Finishes the step: starts what the backward pass did not (all of it without `reached`),

@@ -38,7 +38,7 @@ public struct MemoryPlan: Sendable {
         plan.add("\(threads) picture workspaces", count: Workspace.floatCount(network: network, capacity: 32) * threads)
         plan.add("decoding", count: decodePixels, size: 16)
         plan.add("writing checkpoints", count: p * checkpointFloatsPerParameter)
-        plan.add("the program (code, libraries, BLAS and oneDNN buffers)", count: programBytes, size: 1)
+        plan.addProgram()
         return plan
     }
 
@@ -51,6 +51,9 @@ public struct MemoryPlan: Sendable {
     static let checkpointFloatsPerParameter = 8
     static let programBytes = 150_000_000
 
+    /// The program's own part, in every plan.
+    mutating func addProgram() { add("the program (code, libraries, BLAS and oneDNN buffers)", count: Self.programBytes, size: 1) }
+
     /// A trained model loaded to sample, reconstruct or evaluate: its weights and a workspace of
     /// `chunk` images per thread.
     public static func inference(model: ModelConfig, threads: Int, chunk: Int) -> MemoryPlan {
@@ -59,7 +62,7 @@ public struct MemoryPlan: Sendable {
         let network = Network(config: model)
         plan.add("weights", count: network.parameterCount * 2)
         plan.add("\(threads) workspaces of \(chunk) images", count: Workspace.floatCount(network: network, capacity: chunk) * threads)
-        plan.add("the program (code, libraries, BLAS and oneDNN buffers)", count: programBytes, size: 1)
+        plan.addProgram()
         return plan
     }
 

@@ -47,8 +47,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Under mpirun: time the sum of one step's gradient across the ranks (training's exchange, MPI_Allreduce of as many floats, and with two ranks the exchange by hand that more ranks use), then training steps with that sum after the backward pass and overlapped with it in buckets; --steps repeats, --shards shards (default: one per rank).")
     var allreduce = false
 
-    @Option(help: ArgumentHelp("With --allreduce: the overlapped steps' bucket size in MiB, as vae train's --bucket-mb (default 1).", valueName: "MiB"))
-    var bucketMb: Double?
+    @OptionGroup var buckets: BucketOptions
 
     @Option(help: "fp32, bf16 (bf16 GEMM inputs, f32 sums; refused where the CPU has no native bf16) or auto (bf16 where native, else fp32; the default).")
     var precision: Precision = .auto
@@ -63,8 +62,7 @@ struct Bench: ParsableCommand {
         } else if let preset, ModelConfig.presets[preset] == nil {
             throw ValidationError("unknown preset '\(preset)': use one of \(ModelConfig.presets.keys.sorted().joined(separator: ", "))")
         }
-        if let bucketMb, !(bucketMb > 0 && bucketMb <= 4096) { throw ValidationError("--bucket-mb must be above 0 and at most 4096") }
-        if bucketMb != nil && !allreduce { throw ValidationError("--bucket-mb goes with --allreduce") }
+        if buckets.bucketMb != nil && !allreduce { throw ValidationError("--bucket-mb goes with --allreduce") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be between 1 and 100000") }
         guard (1...ThreadOptions.maxThreads).contains(threads) else {
             throw ValidationError("--threads must be between 1 and \(ThreadOptions.maxThreads) (4 × the cores here)")
@@ -161,9 +159,8 @@ struct Bench: ParsableCommand {
         let t: AllreduceTimes
         do {
             let chosen = try PrecisionChoice.resolve(precision)
-            let bucketFloats = bucketMb.map { Swift.max(1, Int($0 * 1_048_576 / 4)) } ?? Trainer.defaultBucketFloats
             t = try Benchmark.allreduce(config: config, batch: batch, shards: shards, repeats: steps, cluster: cluster,
-                                        threads: threads, precision: chosen.precision, bucketFloats: bucketFloats)
+                                        threads: threads, precision: chosen.precision, bucketFloats: buckets.floats)
         } catch {
             if cluster.rank == 0 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
             cluster.abort(1)

@@ -40,6 +40,21 @@ struct PrecisionOptions: ParsableArguments {
 
 extension Precision: ExpressibleByArgument {}
 
+/// --bucket-mb: under mpirun, the least size of the buckets the gradient is summed in (vae train, vae bench --allreduce).
+struct BucketOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Under mpirun: sum the gradient across ranks in buckets of at least this many MiB (default 1), each started as soon as the backward pass has finished its layers, while the pass goes on.",
+                               discussion: "As PyTorch DDP's bucket_cap_mb: small buckets start early, large ones cost fewer messages; a size above the gradient's sums it all after the backward pass. The buckets never change the results (docs/SCALING.md).",
+                               valueName: "MiB"))
+    var bucketMb: Double?
+
+    func validate() throws {
+        if let bucketMb, !(bucketMb > 0 && bucketMb <= 4096) { throw ValidationError("--bucket-mb must be above 0 and at most 4096") }
+    }
+
+    /// The least bucket size in floats (4 bytes each).
+    var floats: Int { bucketMb.map { Swift.max(1, Int($0 * 1_048_576 / 4)) } ?? Trainer.defaultBucketFloats }
+}
+
 struct CacheOptions: ParsableArguments {
     @Option(name: .customLong("cache"), help: ArgumentHelp(
         "Folder of image caches (default: $VAE_CACHE when set, else \(DatasetCache.defaultFolder)).",

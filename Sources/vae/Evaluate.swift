@@ -67,7 +67,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(runFolder, threads: threads.threads, precision: precision, quietStdout: json)
-        let mixture = prior == .fitted ? try PriorChoice.mixture(.fitted, in: runFolder, for: model, fallback: "") : nil
+        let mixture = prior == .fitted ? try PriorChoice.mixture(.fitted, in: runFolder, for: model) : nil
         let prep = try dataPreparation(of: model, in: runFolder)
         let progress = ProgressLine()
         let start = Date()

@@ -8,8 +8,9 @@ enum PriorChoice: String, ExpressibleByArgument, CaseIterable {
 
     /// The fitted mixture `choice` asks for in `runFolder`, or nil for N(0, I) alone. With no
     /// choice, the run's prior when it fits the model; a stale one is passed over with a note that
-    /// says what happens instead (`fallback`, e.g. "sampling from N(0, I)").
-    static func mixture(_ choice: PriorChoice?, in runFolder: String, for model: Model, fallback: String) throws -> GaussianMixture? {
+    /// says what happens instead (`fallback`, e.g. "sampling from N(0, I)"; --prior fitted refuses one instead).
+    static func mixture(_ choice: PriorChoice?, in runFolder: String, for model: Model,
+                        fallback: String = "using N(0, I)") throws -> GaussianMixture? {
         if choice == .standard { return nil }
         let lookup: RunFolder.PriorLookup
         do { lookup = try RunFolder.prior(in: runFolder, for: model) } catch {

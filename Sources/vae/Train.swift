@@ -102,10 +102,7 @@ struct Train: ParsableCommand {
                                discussion: "Results depend on the shard count, never on the thread count: each shard runs on one thread with one-thread products. Under mpirun each rank computes a contiguous run of the shards, so -np is at most --shards; give ranks × cores per rank to keep every core busy (a power of two of ranks sends the least: docs/SCALING.md)."))
     var shards: Int?
 
-    @Option(help: ArgumentHelp("Under mpirun: sum the gradient across ranks in buckets of at least this many MiB (default 1), each started as soon as the backward pass has finished its layers, while the pass goes on.",
-                               discussion: "As PyTorch DDP's bucket_cap_mb: small buckets start early, large ones cost fewer messages; a size above the gradient's sums it all after the backward pass. The buckets never change the results (docs/SCALING.md).",
-                               valueName: "MiB"))
-    var bucketMb: Double?
+    @OptionGroup var buckets: BucketOptions
 
     @Option(help: "Share of the images held out for validation, fixed by the seed (default 0.05).")
     var valFraction: Double?
@@ -166,7 +163,6 @@ struct Train: ParsableCommand {
         if let shards, !(1...Swift.min(1024, batch ?? 1024)).contains(shards) {
             throw ValidationError("--shards must be between 1 and the batch size (at most 1,024)")
         }
-        if let bucketMb, !(bucketMb > 0 && bucketMb <= 4096) { throw ValidationError("--bucket-mb must be above 0 and at most 4096") }
         if let channels, ![1, 3].contains(channels) { throw ValidationError("--channels must be 1 (gray) or 3 (colour)") }
         if let size, !(2...4096).contains(size) { throw ValidationError("--size must be between 2 and 4096") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive") }
@@ -285,7 +281,7 @@ struct Train: ParsableCommand {
                                                   memoryBudget: memory.map { Int($0 * 1e9) } ?? MemoryPlan.defaultBudget(),
                                                   cache: caching.chosen)
         if let rank { resources.agree = { rank.cluster.broadcast($0, from: 0) } }
-        if rank == nil && bucketMb != nil { warn("note: --bucket-mb applies under mpirun only; one process has no gradient to send") }
+        if rank == nil && buckets.bucketMb != nil { warn("note: --bucket-mb applies under mpirun only; one process has no gradient to send") }
         let session: TrainingSession
         do {
             if let resume {
@@ -314,14 +310,13 @@ struct Train: ParsableCommand {
                 throw RunFailure("mpirun -np \(rank.cluster.size): each batch is cut into \(session.trainer.shards) shards "
                                  + "(training.shards in config.json), one rank's work at least; run at most \(session.trainer.shards) ranks")
             }
-            let bucketFloats = bucketMb.map { Swift.max(1, Int($0 * 1_048_576 / 4)) } ?? Trainer.defaultBucketFloats
-            do { try session.trainer.attach(rank.cluster, bucketFloats: bucketFloats) } catch { throw RunFailure("\(error)") }
+            do { try session.trainer.attach(rank.cluster, bucketFloats: buckets.floats) } catch { throw RunFailure("\(error)") }
             if rank.cluster.rank == 0 {
-                let buckets = session.trainer.bucketSizes, when = rank.cluster.threadsMayCall
+                let sizes = session.trainer.bucketSizes, when = rank.cluster.threadsMayCall
                     ? "each started as soon as the backward pass has finished its layers"
                     : "after the backward pass (Open MPI did not grant MPI_THREAD_SERIALIZED)"
                 print("mpirun: \(rank.cluster.size) ranks, \(session.trainer.shards) shards; the gradient is summed across ranks in "
-                      + "\(buckets.count) bucket\(buckets.count == 1 ? "" : "s"), \(when)")
+                      + "\(sizes.count) bucket\(sizes.count == 1 ? "" : "s"), \(when)")
             }
         }
         let outcome: TrainingSession.Outcome
