@@ -51,6 +51,15 @@ public final class Trainer: @unchecked Sendable {
     /// The order of the gradient sum over shards.
     let tree: ShardTree
     let summed: Buffer
+    /// The parameters rounded to bf16 once for every shard of a bf16 step (nil until the first),
+    /// and the Adam step they were rounded at: the optimizer's pass rounds each block as it writes
+    /// it, so a step normally finds them ready. Anything else that writes `params` between steps
+    /// must call `parametersChanged()`.
+    private var rounded: UnsafeMutablePointer<UInt16>?
+    private var roundedAt: Int?
+    /// Whether each shard's gradient buffer is already zero (reduceGradients clears them as it
+    /// sums them, so the next step need not).
+    private var gradientsCleared: [Bool]
     /// Per-piece sums of squares of the summed gradient (allocated once, like every buffer here).
     var squares = [Double](repeating: 0, count: Trainer.reductionPieces)
     /// Per-shard sums of each latent dimension's KL over the shard's images (shards × latent), for free bits.
@@ -58,6 +67,8 @@ public final class Trainer: @unchecked Sendable {
     /// Fixed pieces of the parameter buffer for the parallel reduction, so its sums do not
     /// depend on the thread count.
     static let reductionPieces = 16
+    /// Parameters the optimizer's passes take at a time: small enough to stay in L1 between them.
+    static let optimizerBlock = 4096
 
     public init(network: Network, batch: Int, seed: UInt64, adam settings: AdamSettings = AdamSettings(),
                 beta: Float = 1, shards: Int = 2, threads: Int = 2, params: Buffer? = nil,
@@ -82,9 +93,33 @@ public final class Trainer: @unchecked Sendable {
         summed = Buffer(count: network.parameterCount)
         tree = ShardTree(shards: self.shards)
         klSums = .allocate(capacity: self.shards * network.config.latent)
+        gradientsCleared = [Bool](repeating: false, count: self.shards)
     }
 
-    deinit { klSums.deallocate() }
+    deinit {
+        klSums.deallocate()
+        rounded?.deallocate()
+    }
+
+    /// Says that `params` were written other than by `step` (the bf16 copy is then made again).
+    public func parametersChanged() { roundedAt = nil }
+
+    /// The parameters in bf16 for this step's products, rounded now unless the last update did it.
+    private func roundedParameters() -> BF16WeightCache.Rounded {
+        let n = network.parameterCount
+        let rounded = self.rounded ?? .allocate(capacity: n)
+        self.rounded = rounded
+        if roundedAt != adam.step {
+            let params = UnsafePointer(self.params.pointer)
+            Parallel.run(items: Trainer.reductionPieces, threads: threads) { piece in
+                let range = Parallel.slice(n, part: piece, of: Trainer.reductionPieces)
+                BF16.convert(params + range.lowerBound, ld: range.count, rows: 1, cols: range.count,
+                             into: rounded + range.lowerBound)
+            }
+            roundedAt = adam.step
+        }
+        return BF16WeightCache.Rounded(base: UnsafePointer(params.pointer), count: n, bits: UnsafePointer(rounded))
+    }
 
     /// Trains as one rank of `cluster` from now on; refused when there are more ranks than shards.
     /// The gradient is summed across ranks in buckets of at least `bucketFloats` parameters, each
@@ -128,10 +163,14 @@ public final class Trainer: @unchecked Sendable {
         exchange?.begin(gradients: workspaces.map(\.grads.pointer), into: summed.pointer,
                         empty: own.filter { shardRange($0, count: count).isEmpty })
         let overlap = exchange != nil && cluster?.threadsMayCall == true
-        Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+        // Every shard reads the same weights: in bf16 they are rounded once for all of them.
+        let shared = precision == .bf16 ? roundedParameters() : nil
+        let cleared = gradientsCleared
+        for s in own { gradientsCleared[s] = false }
+        Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed(shared) {
             let s = own.lowerBound + i
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
-            ws.grads.zero()
+            if !cleared[s] { ws.grads.zero() }
             (klSums + s * latent).update(repeating: 0, count: latent)
             guard b > 0 else { return }
             let x = images + range.lowerBound * imageFloats
@@ -155,7 +194,7 @@ public final class Trainer: @unchecked Sendable {
             for s in 0..<shards { for j in 0..<latent { means[j] += klSums[s * latent + j] } }
             let floor = freeBitsKL(meanPerDimension: means.map { $0 / Double(count) }, floor: Double(freeBits))
             flooredKL = floor.kl
-            Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+            Parallel.run(items: own.count, threads: threads) { i in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed(shared) {
                 let s = own.lowerBound + i
                 let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
                 guard b > 0 else { return }
@@ -198,16 +237,27 @@ public final class Trainer: @unchecked Sendable {
         adam.step += 1
         let t = adam.step
         let decay = Swift.min(averageDecay, Float(1 + t) / Float(10 + t))
+        // One pass over each block of the parameters while it is in cache: Adam, the average,
+        // and in bf16 the rounded copy the next step's products read.
+        let rounded = precision == .bf16 ? self.rounded : nil
         workspaces[0].profiler.time(.optimizer, threads: Swift.min(threads, Trainer.reductionPieces)) {
             Parallel.run(items: Trainer.reductionPieces, threads: threads) { piece in
                 let range = Parallel.slice(network.parameterCount, part: piece, of: Trainer.reductionPieces)
-                adam.update(params: self.params.pointer, grads: summed.pointer, range: range, step: t, gradScale: gradScale)
-                if let average {
-                    let a = average.pointer, w = self.params.pointer
-                    for i in range { a[i] += (1 - decay) * (w[i] - a[i]) }
+                let w = self.params.pointer
+                for start in stride(from: range.lowerBound, to: range.upperBound, by: Trainer.optimizerBlock) {
+                    let block = start..<Swift.min(start + Trainer.optimizerBlock, range.upperBound)
+                    adam.update(params: w, grads: summed.pointer, range: block, step: t, gradScale: gradScale)
+                    if let average {
+                        let a = average.pointer
+                        for i in block { a[i] += (1 - decay) * (w[i] - a[i]) }
+                    }
+                    if let rounded {
+                        BF16.convert(w + start, ld: block.count, rows: 1, cols: block.count, into: rounded + start)
+                    }
                 }
             }
         }
+        roundedAt = rounded == nil ? nil : t
         result.applied = true
         return result
     }
@@ -225,24 +275,27 @@ public final class Trainer: @unchecked Sendable {
                 Parallel.run(items: pieces, threads: threads) { piece in
                     let range = Parallel.slice(n, part: piece, of: pieces)
                     let out = summed.pointer
-                    if local {
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: ShardTree.scratchCount) { scratch in
-                            tree.sum(start: range.lowerBound, count: range.count, into: out + range.lowerBound,
-                                     scratch: scratch.baseAddress!) { node, start in
-                                let s = tree.shards(of: node)
-                                return s.count == 1 ? UnsafePointer(gradients[s.lowerBound] + start) : nil
-                            }
-                        }
-                    }
-                    // Squares in Float lanes over blocks of 4096, the blocks summed in Double.
+                    // Block by block while each is in cache: the sum over shards, its squares in
+                    // Float lanes (blocks summed in Double), and the shards' buffers cleared for the next step.
                     var sum = 0.0
-                    for start in stride(from: range.lowerBound, to: range.upperBound, by: 4096) {
-                        sum += Double(laneSumOfSquares(out + start, count: Swift.min(4096, range.upperBound - start)))
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: ShardTree.scratchCount) { scratch in
+                        for start in stride(from: range.lowerBound, to: range.upperBound, by: Trainer.optimizerBlock) {
+                            let count = Swift.min(Trainer.optimizerBlock, range.upperBound - start)
+                            if local {
+                                tree.sum(start: start, count: count, into: out + start, scratch: scratch.baseAddress!) { node, at in
+                                    let s = tree.shards(of: node)
+                                    return s.count == 1 ? UnsafePointer(gradients[s.lowerBound] + at) : nil
+                                }
+                                for g in gradients { (g + start).update(repeating: 0, count: count) }
+                            }
+                            sum += Double(laneSumOfSquares(out + start, count: count))
+                        }
                     }
                     sq[piece] = sum
                 }
             }
         }
+        if exchange == nil { gradientsCleared = [Bool](repeating: true, count: shards) }
         return squares.reduce(0, +).squareRoot()
     }
 
@@ -253,7 +306,8 @@ public final class Trainer: @unchecked Sendable {
     public func reconstructMeans(_ images: UnsafePointer<Float>, count: Int) {
         let imageFloats = network.config.imageFloats, latent = network.config.latent
         let params = UnsafePointer(self.params.pointer)
-        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed {
+        let shared = precision == .bf16 ? roundedParameters() : nil
+        Parallel.run(items: shards, threads: threads) { s in LayerGEMM.with(precision) { BF16WeightCache.whileWeightsFixed(shared) {
             let range = shardRange(s, count: count), ws = workspaces[s], b = range.count
             guard b > 0 else { return }
             network.encode(images + range.lowerBound * imageFloats, batch: b, params: params, in: ws)

@@ -1,4 +1,4 @@
-// BF16WeightCache: each weight tensor rounded to bf16 once per step on each thread, not once per product.
+// BF16WeightCache: each weight tensor rounded to bf16 once per step (on each thread, or once for all), not once per product.
 import Foundation
 
 /// Why: a convolution's weights go into every chunk's forward product and every chunk's dX
@@ -11,12 +11,29 @@ public enum BF16WeightCache {
     /// Runs `body` with this thread's weight rounding cached. The parameters must not change
     /// while it runs, nor their memory be freed and reused for other weights of the same length
     /// (the cache knows a tensor by address and length); a scope's roundings are forgotten when
-    /// the next scope on the thread begins.
-    public static func whileWeightsFixed<T>(_ body: () throws -> T) rethrows -> T {
+    /// the next scope on the thread begins. With `shared`, the weights inside that buffer are read
+    /// from its rounded copy and not rounded on this thread at all.
+    public static func whileWeightsFixed<T>(_ shared: Rounded? = nil, _ body: () throws -> T) rethrows -> T {
         let cache = Cache.current
+        let outer = cache.shared
         cache.begin()
-        defer { cache.depth -= 1 }
+        if let shared { cache.shared = shared }
+        defer {
+            cache.depth -= 1
+            cache.shared = outer
+        }
         return try body()
+    }
+
+    /// A whole parameter buffer already rounded (the Trainer rounds it once for all its shards):
+    /// weights inside it are read from `bits` instead of being rounded again on each thread.
+    public struct Rounded: @unchecked Sendable {
+        public var base: UnsafePointer<Float>
+        public var count: Int
+        public var bits: UnsafePointer<UInt16>
+        public init(base: UnsafePointer<Float>, count: Int, bits: UnsafePointer<UInt16>) {
+            (self.base, self.count, self.bits) = (base, count, bits)
+        }
     }
 
     /// A weight tensor of `count` floats as a product's operand: its bf16 copy when this thread's
@@ -40,6 +57,8 @@ public enum BF16WeightCache {
         }
         var entries: [Key: Entry] = [:]
         var depth = 0, scope = 0
+        /// The open scope's rounded parameter buffer, if its caller has one.
+        var shared: Rounded?
 
         func begin() {
             depth += 1
@@ -53,6 +72,9 @@ public enum BF16WeightCache {
         }
 
         func rounded(_ weight: UnsafePointer<Float>, count: Int) -> UnsafePointer<UInt16> {
+            if let shared, weight >= shared.base, weight + count <= shared.base + shared.count {
+                return shared.bits + (weight - shared.base)
+            }
             let key = Key(weight: weight, count: count)
             if let entry = entries[key], entry.scope == scope { return UnsafePointer(entry.buffer) }
             // A stale entry keeps its buffer: the same model's next step rounds into it again.

@@ -36,18 +36,33 @@ public struct ConvTranspose2D: Sendable {
     public func columnCount(batch: Int) -> Int { output.columnRows * chunk(batch: batch) * inPlane }
     public func outputCount(batch: Int) -> Int { output.channels * batch * outPlane }
 
+    /// Floats of `saved` that hold x rounded to bf16 (two entries a float), chunk by chunk.
+    public func savedCount(batch: Int) -> Int { (inChannels * batch * inPlane + 1) / 2 }
+
+    /// x rounded to bf16, one compact (C, count·H·W) matrix per chunk, at the chunk's place in `saved`.
+    private func roundedInput(_ saved: FloatPointer, first: Int) -> UnsafeMutablePointer<UInt16> {
+        UnsafeMutableRawPointer(saved).assumingMemoryBound(to: UInt16.self) + inChannels * first * inPlane
+    }
+
     /// x (C, B, H, W) → y (OC, B, OH, OW) = col2im(Wᵀ·x) + b, then max(y, 0) when `relu`, a chunk
     /// of images at a time (y is overwritten): col2im writes each chunk's images with the bias
-    /// and ReLU applied.
+    /// and ReLU applied. With `saved` (savedCount floats) and bf16 products, each chunk of x is
+    /// rounded into it, where the backward pass's dW product reads it again.
     public func forward(x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                        col: FloatPointer, y: FloatPointer, relu: Bool = false, profiler: Profiler) {
-        let n = batch * inPlane, step = chunk(batch: batch)
+                        col: FloatPointer, y: FloatPointer, relu: Bool = false, saved: FloatPointer? = nil,
+                        profiler: Profiler) {
+        let n = batch * inPlane, step = chunk(batch: batch), keep = LayerGEMM.roundsOperands ? saved : nil
         for first in stride(from: 0, to: batch, by: step) {
-            let count = Swift.min(step, batch - first)
+            let count = Swift.min(step, batch - first), width = count * inPlane
             profiler.time(.gemm) {
-                layerGEMM(transA: true, m: output.columnRows, n: count * inPlane, k: inChannels,
-                          a: BF16WeightCache.operand(weight, count: weightCount), b: .f32(x + first * inPlane), ldb: n,
-                          c: col)
+                var input = GEMMOperand.f32(x + first * inPlane), ld = n
+                if let keep {
+                    let rounded = roundedInput(keep, first: first)
+                    BF16.convert(x + first * inPlane, ld: n, rows: inChannels, cols: width, into: rounded)
+                    (input, ld) = (.bf16(UnsafePointer(rounded)), width)
+                }
+                layerGEMM(transA: true, m: output.columnRows, n: width, k: inChannels,
+                          a: BF16WeightCache.operand(weight, count: weightCount), b: input, ldb: ld, c: col)
             }
             profiler.time(.col2im) {
                 col2im(col, batch: batch, first: first, count: count, shape: output, into: y,
@@ -59,10 +74,13 @@ public struct ConvTranspose2D: Sendable {
     /// Given dY (OC, B, OH, OW) and the forward input x: dcol = im2col(dY), dW += x·dcolᵀ,
     /// db += Σ dY and, when `dx` is given, dX = W·dcol (overwritten). `col` is scratch.
     /// With `reluOutput` (the forward's y after its ReLU), dY is first masked in place to dY·[y > 0].
+    /// With `saved`, x is read as the forward pass rounded it there (bf16 products only).
     public func backward(dy: FloatPointer, x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>,
                          col: FloatPointer, dWeight: FloatPointer, dBias: FloatPointer,
-                         dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, profiler: Profiler) {
+                         dx: FloatPointer?, reluOutput: UnsafePointer<Float>? = nil, saved: FloatPointer? = nil,
+                         profiler: Profiler) {
         let n = batch * inPlane, step = chunk(batch: batch), bf16 = LayerGEMM.roundsOperands
+        let keep = bf16 ? saved : nil
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * inPlane
             // Mask and sum this chunk's images of dY while im2col is about to read them.
@@ -74,8 +92,10 @@ public struct ConvTranspose2D: Sendable {
             withColumns(dy, batch: batch, first: first, count: count, shape: output, in: col, bf16: bf16,
                         profiler: profiler) { columns in
                 profiler.time(.gemm) {
-                    layerGEMM(transB: true, m: inChannels, n: output.columnRows, k: width, a: .f32(x + first * inPlane),
-                              lda: n, b: columns, beta: 1, c: dWeight)
+                    let input = keep.map { GEMMOperand.bf16(UnsafePointer(roundedInput($0, first: first))) }
+                    layerGEMM(transB: true, m: inChannels, n: output.columnRows, k: width,
+                              a: input ?? .f32(x + first * inPlane), lda: input == nil ? n : width,
+                              b: columns, beta: 1, c: dWeight)
                 }
                 guard let dx else { return }
                 profiler.time(.gemm) {
@@ -88,7 +108,7 @@ public struct ConvTranspose2D: Sendable {
     }
 }
 
-extension ConvTranspose2D: StatelessLayer {
+extension ConvTranspose2D: Layer {
     public var inputShape: TensorShape { TensorShape(channels: inChannels, height: output.outHeight, width: output.outWidth) }
     public var outputShape: TensorShape { TensorShape(channels: outChannels, height: outHeight, width: outWidth) }
     /// PyTorch's ConvTranspose2d weight is (in, out, k, k) and its fan-in is out·k·k.
@@ -100,16 +120,16 @@ extension ConvTranspose2D: StatelessLayer {
     public var multiplyAdds: Int { weightCount * inPlane }
     public func scratchCount(batch: Int) -> Int { columnCount(batch: batch) }
 
-    public func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, batch: Int, parameters: UnsafePointer<Float>,
-                        scratch: FloatPointer, profiler: Profiler) {
+    public func forward(_ x: UnsafePointer<Float>, into y: FloatPointer, saved: FloatPointer, batch: Int,
+                        parameters: UnsafePointer<Float>, scratch: FloatPointer, profiler: Profiler) {
         forward(x: x, batch: batch, weight: parameters, bias: parameters + weightCount, col: scratch, y: y, relu: relu,
-                profiler: profiler)
+                saved: saved, profiler: profiler)
     }
 
-    public func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: FloatPointer?,
-                         batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer, scratch: FloatPointer,
-                         profiler: Profiler) {
+    public func backward(_ dy: FloatPointer, x: UnsafePointer<Float>, y: UnsafePointer<Float>, saved: FloatPointer,
+                         dx: FloatPointer?, batch: Int, parameters: UnsafePointer<Float>, gradients: FloatPointer,
+                         scratch: FloatPointer, profiler: Profiler) {
         backward(dy: dy, x: x, batch: batch, weight: parameters, col: scratch, dWeight: gradients,
-                 dBias: gradients + weightCount, dx: dx, reluOutput: relu ? y : nil, profiler: profiler)
+                 dBias: gradients + weightCount, dx: dx, reluOutput: relu ? y : nil, saved: saved, profiler: profiler)
     }
 }

@@ -84,13 +84,15 @@ import TestSupport
                 conv.backward(dy: p[5], x: p[0], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6], dBias: p[7],
                               dx: p[8], reluOutput: p[4], profiler: Profiler())
             } }
+            // The transposed convolution keeps x rounded in `saved` from forward to backward.
             let (_, convTOut) = withBuffers([x, wT, b, zeros(convT.columnCount(batch: t.batch)),
                                              zeros(convT.outputCount(batch: t.batch)), dyT, zeros(wT.count),
-                                             zeros(b.count), zeros(x.count)]) { p in BF16WeightCache.whileWeightsFixed {
+                                             zeros(b.count), zeros(x.count),
+                                             zeros(convT.savedCount(batch: t.batch))]) { p in BF16WeightCache.whileWeightsFixed {
                 convT.forward(x: p[0], batch: t.batch, weight: p[1], bias: p[2], col: p[3], y: p[4], relu: true,
-                              profiler: Profiler())
+                              saved: p[9], profiler: Profiler())
                 convT.backward(dy: p[5], x: p[0], batch: t.batch, weight: p[1], col: p[3], dWeight: p[6],
-                               dBias: p[7], dx: p[8], reluOutput: p[4], profiler: Profiler())
+                               dBias: p[7], dx: p[8], reluOutput: p[4], saved: p[9], profiler: Profiler())
             } }
             // y, dW, db, dX of each (and dY as masked in place).
             return [4, 5, 6, 7, 8].map { convOut[$0] } + [4, 5, 6, 7, 8].map { convTOut[$0] }

@@ -10,6 +10,7 @@ import Testing
         let ws = Workspace(network: network, capacity: 7)
         var buffers = [ws.inputCBHW, ws.mean, ws.logVariance, ws.eps, ws.z, ws.meanGrad, ws.logVarianceGrad, ws.zGrad,
                        ws.scratch, ws.grads] + ws.encoderOutputs + ws.encoderGrads + ws.decoderOutputs + ws.decoderGrads
+            + ws.encoderSaved + ws.decoderSaved
         // With one output channel the likelihood reads the decoder's own buffers.
         if ws.logits !== ws.decoderOutputs.last! { buffers += [ws.logits, ws.logitsGrad] }
         #expect(buffers.reduce(0) { $0 + $1.count } == Workspace.floatCount(network: network, capacity: 7))

@@ -75,6 +75,36 @@ import TestSupport
         #expect(weights[0] == weights[1])
     }
 
+    /// A step's gradient is its own batch's alone: the shards' buffers that the previous step's
+    /// sum cleared (instead of the next step zeroing them) hold nothing of it; in bf16 the
+    /// weights the optimizer rounded for the next step are the ones it wrote, and a trainer told
+    /// that its weights were written elsewhere (`parametersChanged`) rounds them again.
+    @Test(arguments: [Precision.fp32, .bf16]) func eachStepsGradientIsItsOwn(_ precision: Precision) {
+        if precision == .bf16 && !BF16.isAvailable { return }
+        let network = Network(config: ModelConfig.plain(size: 8, channels: 3, widths: [4, 8], hidden: 6, latent: 3))
+        var rng = TestRandom(17)
+        let first = Buffer(rng.floats(6 * 192, 0, 1)), second = Buffer(rng.floats(6 * 192, 0, 1))
+        let trainer = Trainer(network: network, batch: 6, seed: 4, shards: 2, threads: 2)
+        trainer.precision = precision
+        _ = trainer.step(first.pointer, count: 6, noiseIndex: 0)
+        _ = trainer.step(second.pointer, count: 6, noiseIndex: 1)
+        // A new trainer from the weights after the first step, on the second batch.
+        let alone = Trainer(network: network, batch: 6, seed: 4, shards: 2, threads: 2)
+        alone.precision = precision
+        _ = alone.step(first.pointer, count: 6, noiseIndex: 0)
+        let afterFirst = alone.params.array
+        let again = Trainer(network: network, batch: 6, seed: 4, shards: 2, threads: 2, params: Buffer(afterFirst))
+        again.precision = precision
+        _ = again.step(second.pointer, count: 6, noiseIndex: 1)
+        #expect(again.gradient.elementsEqual(trainer.gradient), "the second step's gradient carried something of the first")
+        // Weights written between steps: without being told, a bf16 step could read the old rounding.
+        alone.params.pointer.update(from: again.params.pointer, count: alone.params.count)
+        alone.parametersChanged()
+        _ = alone.step(first.pointer, count: 6, noiseIndex: 2)
+        _ = again.step(first.pointer, count: 6, noiseIndex: 2)
+        #expect(alone.gradient.elementsEqual(again.gradient), "a step after parametersChanged() read stale weights")
+    }
+
     /// Cutting the batch into shards changes only the order of sums: the summed gradient of one
     /// step matches the unsharded one to rounding.
     @Test func shardingOnlyChangesRounding() {
