@@ -1,5 +1,7 @@
 // ColumnElement: what a column matrix holds — Float for fp32 products, bf16 bits for bf16 ones — and the operands a layer rounds once.
 
+import CBF16
+
 /// An element im2col can write: it copies or rounds each input value as it builds the columns,
 /// so a bf16 product reads columns made once in bf16 instead of f32 columns rounded on every call.
 protocol ColumnElement: AdditiveArithmetic {
@@ -7,6 +9,10 @@ protocol ColumnElement: AdditiveArithmetic {
     static func column(_ x: Float) -> Self
     /// dst[i] = column(src[i]) for i < count.
     static func columns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<Self>)
+    /// A plane of `rows` rows of `width` (even) split into its even and odd pixels: row r's pixel
+    /// 2i to even[r % 2][(r / 2)·width/2 + i], pixel 2i + 1 to odd[r % 2] alike.
+    static func split(_ src: UnsafePointer<Float>, width: Int, rows: Int, even: (UnsafeMutablePointer<Self>, UnsafeMutablePointer<Self>),
+                      odd: (UnsafeMutablePointer<Self>, UnsafeMutablePointer<Self>))
 }
 
 extension Float: ColumnElement {
@@ -15,6 +21,20 @@ extension Float: ColumnElement {
     @inline(__always)
     static func columns(_ src: UnsafePointer<Float>, count: Int, into dst: FloatPointer) {
         dst.update(from: src, count: count)
+    }
+
+    @inline(__always)
+    static func split(_ src: UnsafePointer<Float>, width: Int, rows: Int, even: (FloatPointer, FloatPointer),
+                      odd: (FloatPointer, FloatPointer)) {
+        let pairs = width / 2
+        for r in 0..<rows {
+            let line = src + r * width, at = (r >> 1) * pairs
+            let e = (r & 1 == 0 ? even.0 : even.1) + at, o = (r & 1 == 0 ? odd.0 : odd.1) + at
+            for i in 0..<pairs {
+                e[i] = line[2 * i]
+                o[i] = line[2 * i + 1]
+            }
+        }
     }
 }
 
@@ -25,6 +45,13 @@ extension UInt16: ColumnElement {
     @inline(__always)
     static func columns(_ src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutablePointer<UInt16>) {
         for i in 0..<count { dst[i] = BF16.inlineBits(src[i]) }
+    }
+
+    @inline(__always)
+    static func split(_ src: UnsafePointer<Float>, width: Int, rows: Int,
+                      even: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>),
+                      odd: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>)) {
+        vae_bf16_split_rows(src, width, rows, even.0, odd.0, even.1, odd.1)
     }
 }
 

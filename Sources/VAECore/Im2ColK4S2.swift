@@ -34,15 +34,9 @@ func im2colK4S2<T: ColumnElement>(_ image: UnsafePointer<Float>, batch: Int, fir
         // to kw = 1, odd ones to kw = 2. Only these four blocks read (and round) the input;
         // the other twelve copy them.
         for b in 0..<count {
-            let src = image + (c * batch + first + b) * plane
-            for ih in 0..<H {
-                let kh = 1 + (ih & 1), at = b * block + (ih >> 1) * OW
-                let line = src + ih * W, even = row(kh, 1) + at, odd = row(kh, 2) + at
-                for ow in 0..<OW {
-                    even[ow] = T.column(line[2 * ow])
-                    odd[ow] = T.column(line[2 * ow + 1])
-                }
-            }
+            let at = b * block
+            T.split(image + (c * batch + first + b) * plane, width: W, rows: H,
+                    even: (row(1, 1) + at, row(2, 1) + at), odd: (row(1, 2) + at, row(2, 2) + at))
         }
         for kh in 1...2 {
             // kw = 3: the even columns one to the left; kw = 0: the odd ones one to the right.

@@ -12,10 +12,11 @@ import TestSupport
     }
 
     /// The K4S2 and K3S1 block kernels, the general path at strides 1, 2 and 3, odd sizes, and
-    /// chunks that start inside the batch.
+    /// chunks that start inside the batch; rows of 70 and 64 pixels take the K4S2 split's
+    /// 32-float steps whole and with a tail.
     @Test(arguments: [(3, 8, 6, 4, 2, 1), (2, 16, 16, 4, 2, 1), (2, 5, 7, 3, 1, 1), (3, 4, 4, 3, 1, 1),
                       (2, 7, 9, 4, 2, 1), (1, 7, 9, 4, 2, 0), (2, 6, 5, 3, 2, 1), (2, 5, 7, 3, 1, 0),
-                      (2, 9, 8, 5, 3, 2), (3, 5, 5, 1, 1, 0)])
+                      (2, 9, 8, 5, 3, 2), (3, 5, 5, 1, 1, 0), (2, 6, 70, 4, 2, 1), (1, 4, 64, 4, 2, 1)])
     func bf16Im2colIsTheRoundedIm2col(_ t: (c: Int, h: Int, w: Int, k: Int, s: Int, p: Int)) {
         let shape = ConvShape(channels: t.c, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
         var random = TestRandom(31)

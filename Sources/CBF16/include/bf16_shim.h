@@ -10,6 +10,10 @@ float vae_float_from_bf16(uint16_t h);
 
 /// dst[r·cols + c] = bf16(src[r·ld + c]) for r < rows, c < cols: a strided matrix made compact.
 void vae_bf16_convert(const float *src, long ld, long rows, long cols, uint16_t *dst);
+// A plane's rows (`width` floats, even) split into even and odd pixels, rounded as vae_bf16_convert:
+// row r's pixel 2i goes to even0 (r even) or even1 (r odd) at (r / 2)·width/2 + i, pixel 2i + 1 likewise to odd0/odd1.
+void vae_bf16_split_rows(const float *src, long width, long rows, uint16_t *even0, uint16_t *odd0, uint16_t *even1,
+                         uint16_t *odd1);
 
 /// Bits of vae_cpu_features().
 enum {
