@@ -61,6 +61,15 @@ extension BF16 {
         let rounded = UInt16(truncatingIfNeeded: (u &+ 0x7fff &+ ((u >> 16) & 1)) >> 16)
         return u & 0x7fff_ffff > 0x7f80_0000 ? 0x7fc0 : rounded
     }
+
+    /// inlineBits of 16 values at once.
+    @inline(__always)
+    static func inlineBits(_ x: SIMD16<Float>) -> SIMD16<UInt16> {
+        let u = unsafeBitCast(x, to: SIMD16<UInt32>.self)
+        let rounded = (u &+ 0x7fff &+ ((u &>> 16) & 1)) &>> 16
+        // NaN found by a float compare: the integer one compiled to a loop over the lanes.
+        return SIMD16<UInt16>(truncatingIfNeeded: rounded.replacing(with: 0x7fc0, where: x .!= x))
+    }
 }
 
 /// A bf16 product oneDNN could not set up or run.

@@ -61,13 +61,26 @@ public struct Conv2D: Sendable {
         for first in stride(from: 0, to: batch, by: step) {
             let count = Swift.min(step, batch - first), width = count * outPlane
             let dyChunk = dy + first * outPlane
-            profiler.time(.elementwise) {
-                biasGradient(dyChunk, rows: outChannels, length: width, stride: n, into: dBias,
-                             reluOutput: reluOutput.map { $0 + first * outPlane })
+            // dY goes into both products: in bf16 it is rounded once (compact, rows `width` long),
+            // behind a ReLU in the pass that masks it and sums the bias gradient.
+            let dyOperand: GEMMOperand, ld: Int
+            if bf16, let y = reluOutput {
+                let rounded = BF16.buffer(slot: 0, count: outChannels * width)
+                profiler.time(.elementwise) {
+                    for r in 0..<outChannels {
+                        dBias[r] += reluBackwardSum(dyChunk + r * n, output: y + first * outPlane + r * n, count: width,
+                                                    rounded: rounded + r * width)
+                    }
+                }
+                (dyOperand, ld) = (.bf16(UnsafePointer(rounded)), width)
+            } else {
+                profiler.time(.elementwise) {
+                    biasGradient(dyChunk, rows: outChannels, length: width, stride: n, into: dBias,
+                                 reluOutput: reluOutput.map { $0 + first * outPlane })
+                }
+                (dyOperand, ld) = bf16 ? (.bf16(roundedGradient(dyChunk, rows: outChannels, stride: n, width: width, profiler: profiler)), width)
+                                       : (.f32(dyChunk), n)
             }
-            // dY goes into both products: in bf16 it is rounded once (compact, rows `width` long).
-            let (dyOperand, ld) = bf16 ? (GEMMOperand.bf16(roundedGradient(dyChunk, rows: outChannels, stride: n, width: width, profiler: profiler)), width)
-                                       : (GEMMOperand.f32(dyChunk), n)
             withColumns(x, batch: batch, first: first, count: count, shape: input, in: col, bf16: bf16, profiler: profiler) { columns in
                 profiler.time(.gemm) {
                     layerGEMM(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyOperand, lda: ld,

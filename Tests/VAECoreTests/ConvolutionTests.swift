@@ -18,6 +18,7 @@ let convCases: [ConvCase] = [
     ConvCase(c: 2, oc: 2, h: 6, w: 5, k: 3, s: 2, p: 1, batch: 3),
     ConvCase(c: 1, oc: 1, h: 1, w: 1, k: 3, s: 4, p: 0, batch: 1),
     ConvCase(c: 3, oc: 2, h: 8, w: 6, k: 4, s: 2, p: 1, batch: 3, chunk: 1),
+    ConvCase(c: 2, oc: 2, h: 3, w: 35, k: 4, s: 2, p: 1, batch: 2),
     ConvCase(c: 2, oc: 3, h: 5, w: 7, k: 3, s: 1, p: 1, batch: 3, chunk: 2),
 ]
 
@@ -41,9 +42,11 @@ let convCases: [ConvCase] = [
 
     /// im2col and col2im against their definitions, element by element, for a chunk of images
     /// from the middle of a batch: the generic kernels and the 4×4 stride-2 block-copy ones
-    /// (even sides, including 2 × 2 planes and non-square ones).
+    /// (even sides, including 2 × 2 planes and non-square ones, and rows of 64 and 70 pixels,
+    /// which the vector kernels take in whole steps and with a tail).
     @Test(arguments: [(3, 8, 6, 4, 2, 1), (2, 2, 2, 4, 2, 1), (1, 4, 10, 4, 2, 1), (2, 16, 16, 4, 2, 1),
-                      (2, 7, 9, 4, 2, 1), (2, 8, 6, 4, 2, 0), (2, 6, 5, 3, 1, 1)])
+                      (2, 7, 9, 4, 2, 1), (2, 8, 6, 4, 2, 0), (2, 6, 5, 3, 1, 1), (2, 6, 70, 4, 2, 1),
+                      (1, 4, 64, 4, 2, 1)])
     func im2colAndCol2imMatchTheirDefinitions(_ t: (c: Int, h: Int, w: Int, k: Int, s: Int, p: Int)) {
         var rng = TestRandom(20)
         let shape = ConvShape(channels: t.c, height: t.h, width: t.w, kernel: t.k, stride: t.s, padding: t.p)
