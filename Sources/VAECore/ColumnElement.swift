@@ -70,14 +70,3 @@ func withColumns(_ x: UnsafePointer<Float>, batch: Int, first: Int, count: Int, 
     }
 }
 
-/// dY as bf16: `rows` rows of `width` from rows `stride` apart, rounded into
-/// this thread's dY buffer (slot 0), which stays valid until the next call on this thread.
-func roundedGradient(_ dy: UnsafePointer<Float>, rows: Int, stride: Int, width: Int,
-                     profiler: Profiler) -> UnsafePointer<UInt16> {
-    profiler.time(.gemm) {
-        let out = BF16.buffer(slot: 0, count: rows * width)
-        BF16.convert(dy, ld: stride, rows: rows, cols: width, into: out)
-        return UnsafePointer(out)
-    }
-}
-

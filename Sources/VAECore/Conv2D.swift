@@ -62,25 +62,13 @@ public struct Conv2D: Sendable {
             let count = Swift.min(step, batch - first), width = count * outPlane
             let dyChunk = dy + first * outPlane
             // dY goes into both products: in bf16 it is rounded once (compact, rows `width` long),
-            // behind a ReLU in the pass that masks it and sums the bias gradient.
-            let dyOperand: GEMMOperand, ld: Int
-            if bf16, let y = reluOutput {
-                let rounded = BF16.buffer(slot: 0, count: outChannels * width)
-                profiler.time(.elementwise) {
-                    for r in 0..<outChannels {
-                        dBias[r] += reluBackwardSum(dyChunk + r * n, output: y + first * outPlane + r * n, count: width,
-                                                    rounded: rounded + r * width)
-                    }
-                }
-                (dyOperand, ld) = (.bf16(UnsafePointer(rounded)), width)
-            } else {
-                profiler.time(.elementwise) {
-                    biasGradient(dyChunk, rows: outChannels, length: width, stride: n, into: dBias,
-                                 reluOutput: reluOutput.map { $0 + first * outPlane })
-                }
-                (dyOperand, ld) = bf16 ? (.bf16(roundedGradient(dyChunk, rows: outChannels, stride: n, width: width, profiler: profiler)), width)
-                                       : (.f32(dyChunk), n)
+            // in the pass that masks it and sums the bias gradient.
+            let rounded = bf16 ? BF16.buffer(slot: 0, count: outChannels * width) : nil
+            profiler.time(.elementwise) {
+                biasGradient(dyChunk, rows: outChannels, length: width, stride: n, into: dBias,
+                             reluOutput: reluOutput.map { $0 + first * outPlane }, rounded: rounded)
             }
+            let (dyOperand, ld) = rounded.map { (GEMMOperand.bf16(UnsafePointer($0)), width) } ?? (.f32(dyChunk), n)
             withColumns(x, batch: batch, first: first, count: count, shape: input, in: col, bf16: bf16, profiler: profiler) { columns in
                 profiler.time(.gemm) {
                     layerGEMM(transB: true, m: outChannels, n: input.columnRows, k: width, a: dyOperand, lda: ld,
@@ -121,12 +109,21 @@ public func addRowSums(_ x: UnsafePointer<Float>, rows: Int, length: Int, stride
 }
 
 /// The bias gradient Σ_j dY[r][j] over `length` columns of rows `stride` apart, after masking
-/// those columns of dY in place by ReLU's output (laid out as dY) when given.
+/// those columns of dY in place by ReLU's output (laid out as dY) when given. With `rounded`, the
+/// (masked) columns are also written there in bf16, compact (rows `length` apart): behind a ReLU
+/// in the same pass.
 @inline(__always)
 public func biasGradient(_ dy: FloatPointer, rows: Int, length: Int, stride: Int, into sums: FloatPointer,
-                         reluOutput y: UnsafePointer<Float>?) {
-    guard let y else { return addRowSums(dy, rows: rows, length: length, stride: stride, into: sums) }
-    for r in 0..<rows { sums[r] += reluBackwardSum(dy + r * stride, output: y + r * stride, count: length) }
+                         reluOutput y: UnsafePointer<Float>?, rounded: UnsafeMutablePointer<UInt16>? = nil) {
+    guard let y else {
+        addRowSums(dy, rows: rows, length: length, stride: stride, into: sums)
+        if let rounded { BF16.convert(dy, ld: stride, rows: rows, cols: length, into: rounded) }
+        return
+    }
+    for r in 0..<rows {
+        sums[r] += reluBackwardSum(dy + r * stride, output: y + r * stride, count: length,
+                                   rounded: rounded.map { $0 + r * length })
+    }
 }
 
 extension Conv2D: StatelessLayer {
