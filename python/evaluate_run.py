@@ -27,15 +27,16 @@ def evaluate(model, x_all, k, chunk=500):
         for i in range(0, len(x_all), chunk):
             x = x_all[i:i + chunk]
             mu, lv = model.encode(x)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
-            elbo.append(model.nll(model.output(z), x) + model.kl(mu, lv))
+            eps = torch.randn_like(mu)
+            z = mu + eps * torch.exp(0.5 * lv)
+            elbo.append(model.nll(model.output(z), x) + model.kl_at(mu, lv, eps))
             if k == 0:
                 continue
             log_w = []
             for _ in range(k):
                 eps = torch.randn_like(mu)
                 z = mu + eps * torch.exp(0.5 * lv)
-                log_pz = -0.5 * (z * z + math.log(2 * math.pi)).sum(1)
+                log_pz = model.log_prior(z)
                 log_qz = -0.5 * (eps * eps + lv + math.log(2 * math.pi)).sum(1)
                 log_w.append(-model.nll(model.output(z), x) + log_pz - log_qz)
             iwae.append(-(torch.logsumexp(torch.stack(log_w, 1), 1) - math.log(k)))

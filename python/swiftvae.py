@@ -7,7 +7,7 @@ presets) with model.safetensors loaded.
 
     mean, logvar = model.encode(x)       # x: (B, C, H, W) in [0, 1], prepared as the run's images are
     images = model.decode(mean)          # the likelihood's mean image, (B, C, H, W) in [0, 1]
-    nats = model.neg_elbo(x)             # per image: −log p(x | z) + KL(q(z|x) ‖ N(0, I)), one z each
+    nats = model.neg_elbo(x)             # per image: −log p(x | z) + KL(q(z|x) ‖ p(z)), one z each
 
 Layers and names come from vae_model.py (the same modules SwiftVAE's golden tests check against);
 the logistic mixture from discretized_logistic.py. Needs only torch (safetensors are read here).
@@ -55,14 +55,15 @@ class SwiftVAE(vae_model.BlockVAE):
         return discretized_logistic.mean(out, self.cfg["channels"], mixtures)
 
     def neg_elbo(self, x, generator=None, eps=None):
-        """Per image, in nats: −log p(x | z) + KL(q(z|x) ‖ N(0, I)) with one z = mean + σ·eps each.
+        """Per image, in nats: −log p(x | z) + KL(q(z|x) ‖ p(z)) with one z = mean + σ·eps each (the
+        KL in closed form for N(0, I), at that z for a learned prior).
         eps is drawn from `generator` (a torch.Generator; the global one if None) unless given;
         eps = 0 gives the reconstruction at the mean (`vae evaluate --at-mean`)."""
         mean, logvar = self.encode(x)
         if eps is None:
             eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype)
         z = mean + torch.exp(0.5 * logvar) * eps
-        return self.nll(self.output(z), x) + self.kl(mean, logvar)
+        return self.nll(self.output(z), x) + self.kl_at(mean, logvar, eps)
 
 
 def load(run_dir):

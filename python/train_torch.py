@@ -172,10 +172,11 @@ class Trainer:
         for group in self.adam.param_groups:
             group["lr"] = lr
         mu, logvar = self.model.encode(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        eps = torch.randn_like(mu)
+        z = mu + eps * torch.exp(0.5 * logvar)
         rec = self.model.nll(self.model.output(z), x)
         kl_terms = 0.5 * (mu * mu + logvar.exp() - 1 - logvar)     # (B, latent)
-        kl = kl_terms.sum(1)
+        kl = self.model.kl_at(mu, logvar, eps)                    # closed form, or at z for a learned prior
         if self.free_bits:
             # clamp passes no gradient below the floor: Network+FreeBits' dropKLGradient.
             kl_loss = torch.clamp(kl_terms.mean(0), min=self.free_bits).sum()

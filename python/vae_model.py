@@ -88,6 +88,22 @@ class Residual(nn.Module):
         return x + self.conv2(self.act(self.conv1(self.act(x))))
 
 
+class MixturePrior(nn.Module):
+    """p(z) = Σₖ softmax(logits)ₖ N(z; meansₖ, diag(exp(2·log_scalesₖ))), learned with the model:
+    SwiftVAE's MixturePrior (config.json's "priorMixture"), the same names and layout."""
+
+    def __init__(self, components, latent):
+        super().__init__()
+        self.means = nn.Parameter(torch.randn(components, latent))
+        self.log_scales = nn.Parameter(torch.zeros(components, latent))
+        self.logits = nn.Parameter(torch.zeros(components))
+
+    def log_prob(self, z):
+        d = (z.unsqueeze(-2) - self.means) * torch.exp(-self.log_scales)
+        log_components = -0.5 * d.pow(2).sum(-1) - self.log_scales.sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+        return torch.logsumexp(log_components + F.log_softmax(self.logits, 0), -1)
+
+
 class BlockVAE(nn.Module):
     """Encoder blocks → mu, logvar heads → z → decoder blocks → likelihood, as SwiftVAE's Network."""
 
@@ -103,6 +119,8 @@ class BlockVAE(nn.Module):
         assert shape == (likelihood_channels(cfg), cfg["size"], cfg["size"]), shape
         if cfg.get("likelihood", "bernoulli") == "gaussian" and cfg.get("learnScale"):
             self.log_scale = nn.Parameter(torch.tensor([float(cfg["logScale"])]))
+        if cfg.get("priorMixture"):
+            self.prior = MixturePrior(cfg["priorMixture"], cfg["latent"])
 
     def _container(self, name):
         if name not in self.containers:
@@ -180,7 +198,22 @@ class BlockVAE(nn.Module):
 
     @staticmethod
     def kl(mu, logvar):
+        """KL(q(z|x) ‖ N(0, I)) per image, in closed form."""
         return 0.5 * (mu * mu + logvar.exp() - 1 - logvar).sum(1)
+
+    def log_prior(self, z):
+        """log p(z) per code under the model's prior: the learned mixture, or N(0, I)."""
+        if hasattr(self, "prior"):
+            return self.prior.log_prob(z)
+        return -0.5 * (z * z + math.log(2 * math.pi)).sum(-1)
+
+    def kl_at(self, mu, logvar, eps):
+        """The KL term of the ELBO for z = mu + σ·eps: in closed form for N(0, I); for a learned prior
+        log q(z|x) − log p(z) at that z (SwiftVAE's one-sample estimate, Network.klLearnedPrior)."""
+        if not hasattr(self, "prior"):
+            return self.kl(mu, logvar)
+        log_q = -0.5 * (eps * eps + logvar + math.log(2 * math.pi)).sum(1)
+        return log_q - self.prior.log_prob(mu + torch.exp(0.5 * logvar) * eps)
 
 
 def block_lists(cfg):

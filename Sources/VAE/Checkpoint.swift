@@ -79,6 +79,14 @@ public enum Checkpoint {
             }
             entry.values.withUnsafeBufferPointer { (params.pointer + t.offset).update(from: $0.baseAddress!, count: t.count) }
         }
+        // Weights the model does not have (a config.json edited, or from another run) would be
+        // dropped without a word: refused instead.
+        let known = Set(network.layout.tensors.map(\.name))
+        let extra = file.tensors.map(\.name).filter { !known.contains($0) }
+        guard extra.isEmpty else {
+            throw RunError.corrupt(path: path, reason: "holds tensors the run's config.json does not describe ("
+                                   + extra.prefix(3).joined(separator: ", ") + (extra.count > 3 ? ", …" : "") + ")")
+        }
         return (params, file.metadata["epoch"].flatMap(Int.init), file.metadata["step"].flatMap(Int.init))
     }
 

@@ -145,6 +145,8 @@ extension Model {
                                 logQz -= 0.5 * (e * e + logVar[i * L + j] + logTwoPi)
                             }
                             logW[i * k + s] = -ws.reconstruction[i] + Double(logPz) - Double(logQz)
+                            // A learned prior: evaluateLoss's KL is log q(z|x) − log p(z) at this z.
+                            if network.prior != nil { logW[i * k + s] = -ws.reconstruction[i] - ws.kl[i] }
                             logQ[i] = Double(logQz)
                         }
                         if let prior {

@@ -5,10 +5,11 @@ import VAECore
 
 extension Model {
     /// `count` images decoded from draws of `prior` (GaussianMixture.sample), or, without one, from
-    /// z ~ N(0, temperature²·I); both from the seed's sampling stream.
+    /// the model's own prior: its learned mixture, or z ~ N(0, temperature²·I); all from the seed's
+    /// sampling stream.
     public func samples(count: Int, seed: UInt64, temperature: Float = 1, prior: GaussianMixture? = nil) -> [Image] {
         var z = [Float](repeating: 0, count: count * config.latent)
-        if let prior {
+        if let prior = prior ?? learnedPrior {
             z = prior.sample(count: count, seed: seed, temperature: Double(temperature))
         } else {
             z.withUnsafeMutableBufferPointer {

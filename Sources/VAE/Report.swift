@@ -51,7 +51,7 @@ public enum Report {
         validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").
         \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>
         <div class="charts">\(elbo)\(reconstruction)\(kl)\(schedule)</div>
-        \(samplesSection(prior))
+        \(samplesSection(prior, own: config.model.ownPriorName))
         \(latentKL.map(latentSection) ?? "")
         <h2>Validation images (odd rows) and their reconstructions (even rows)</h2><img src="reconstructions.png" alt="reconstructions">
         <h2>Epochs</h2>
@@ -80,19 +80,20 @@ public enum Report {
 
     /// Samples from N(0, I); once a prior is fitted, from it (samples.png) beside N(0, I)'s, with
     /// how well each explains the codes of the held-out images.
-    static func samplesSection(_ prior: SavedPrior?) -> String {
-        guard let prior else { return "<h2>Samples from the prior N(0, I)</h2><img src=\"samples.png\" alt=\"samples\">" }
+    /// `own` names the model's own prior (N(0, I), or the prior learned with it).
+    static func samplesSection(_ prior: SavedPrior?, own: String = "N(0, I)") -> String {
+        guard let prior else { return "<h2>Samples from the prior \(escape(own))</h2><img src=\"samples.png\" alt=\"samples\">" }
         let k = prior.mixture.components
-        var text = "<h2>Samples from the fitted prior and from N(0, I)</h2>\n<p>After training, a mixture of \(k) Gaussian"
+        var text = "<h2>Samples from the fitted prior and from \(escape(own))</h2>\n<p>After training, a mixture of \(k) Gaussian"
             + "\(k == 1 ? "" : "s") (\(prior.covariance.rawValue) covariance) was fitted to the posterior means of "
             + "\(prior.trainCodes) training images (prior.safetensors; its size chosen on the held-out images). "
         if let fitted = prior.heldOutFitted, let standard = prior.heldOutStandard {
             text += "Mean log-likelihood of the \(prior.heldOutCodes) held-out images' codes: \(f(fitted)) nats under the "
-                + "fitted prior, \(f(standard)) under N(0, I). "
+                + "fitted prior, \(f(standard)) under \(escape(own)). "
         }
-        text += "Draws from N(0, I) fall where few training codes are, which is much of why they look less like the data.</p>\n"
+        text += own == "N(0, I)" ? "Draws from N(0, I) fall where few training codes are, which is much of why they look less like the data.</p>\n" : "</p>\n"
         return text + "<div class=\"charts\"><figure><figcaption>Fitted prior</figcaption><img src=\"samples.png\" alt=\"samples from the fitted prior\"></figure>"
-            + "<figure><figcaption>N(0, I)</figcaption><img src=\"\(RunFolder.standardSamplesFile)\" alt=\"samples from N(0, I)\"></figure></div>"
+            + "<figure><figcaption>\(escape(own.prefix(1).uppercased() + own.dropFirst()))</figcaption><img src=\"\(RunFolder.standardSamplesFile)\" alt=\"samples from \(escape(own))\"></figure></div>"
     }
 
     /// KL per latent dimension as bars, most first, so collapsed dimensions (near 0 nats) are seen

@@ -40,6 +40,10 @@ extension RunConfig {
             return "data prepares \(data.size)×\(data.size)×\(data.channels) images but the model takes "
                 + "\(model.size)×\(model.size)×\(model.channels)"
         }
+        if model.priorMixture != nil && training.freeBits != nil {
+            return "training.freeBits needs each dimension's KL to N(0, I), which a learned prior (model.priorMixture) has not: "
+                + "use one or the other"
+        }
         if let limit, limit < 1 { return "limit \(limit) must be at least 1 (or absent: every image)" }
         if dataFolders.isEmpty || dataFolders.contains(where: \.isEmpty) {
             return "dataFolders must name the folders the run trained on"

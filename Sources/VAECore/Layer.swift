@@ -21,10 +21,12 @@ public struct TensorShape: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// How a parameter tensor starts: a weight (drawn by the initialisation scheme from its fan-in),
-/// a bias (zero under He-normal, uniform under PyTorch's scheme) or a fixed value.
+/// a bias (zero under He-normal, uniform under PyTorch's scheme), a fixed value, or draws from
+/// N(0, σ²) whatever the scheme (a learned prior's means).
 public enum ParameterRole: Sendable, Equatable {
     case weight, bias
     case constant(Float)
+    case normal(Float)
 }
 
 /// One parameter tensor a layer declares: its local name ("weight"), shape in PyTorch's layout,

@@ -7,7 +7,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure how well a trained model explains a folder of images.",
         discussion: """
-        Reports, per image: the negative ELBO with one z per image, and the importance-weighted bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats and in bits per dimension; the mean KL(q(z|x) ‖ p(z)); and the number of active latent units (variance of the posterior mean over the data above 0.01). Lower is better.
+        Reports, per image: the negative ELBO with one z per image, and the importance-weighted bound on −log p(x) with --k samples (IWAE, Burda et al. 2015; tighter as k grows), in nats and in bits per dimension; the mean KL(q(z|x) ‖ p(z)) (in closed form for N(0, I); for a prior learned with --prior-mixture, log q(z|x) − log p(z) at the one z, which has no closed form); and the number of active latent units (variance of the posterior mean over the data above 0.01). Lower is better.
 
         The test images are prepared once and kept in the image cache (--cache, default Output/cache/; --no-cache to neither read nor write it), as 'vae train' does.
 
@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Take the reconstruction term at z = μ(x) instead of a random draw: the same figure every time, but not a bound on −log p(x) (python/swiftvae.py's neg_elbo with eps = 0 gives it too).")
     var atMean = false
 
-    @Option(help: ArgumentHelp("standard (N(0, I), the default) or fitted (also bound the model with RUN/prior.safetensors as its prior).",
+    @Option(help: ArgumentHelp("standard (the model's own prior, the default: N(0, I), or the mixture --prior-mixture learned) or fitted (also bound the model with RUN/prior.safetensors as its prior).",
                                valueName: "prior"))
     var prior: PriorChoice?
 

@@ -43,13 +43,16 @@ struct Explore: ParsableCommand {
             do {
                 switch try RunFolder.prior(in: runFolder, for: model) {
                 case let .fitted(saved): prior = saved.mixture
-                case let .stale(why): warn("note: \(why); the page draws from N(0, I) only")
+                case let .stale(why): warn("note: \(why); the page draws from \(model.ownPriorName) only")
                 case .none: break
                 }
             } catch {
-                warn("note: \(error); the page draws from N(0, I) only")
+                warn("note: \(error); the page draws from \(model.ownPriorName) only")
             }
-            let html = try ExplorerPage.html(title: title, decoder: decoder, latents: latents, prior: prior)
+            // Without a fitted prior, a prior learned with the model gets the second button.
+            let learned = prior == nil ? model.learnedPrior : nil
+            let html = try ExplorerPage.html(title: title, decoder: decoder, latents: latents, prior: prior ?? learned,
+                                             priorName: learned == nil ? "the fitted prior" : model.ownPriorName)
             try ensureParentFolder(of: path)
             try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             let active = latents.active.filter { $0 }.count

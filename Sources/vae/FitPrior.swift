@@ -45,7 +45,7 @@ struct FitPrior: ParsableCommand {
             let start = Date()
             let prior = try folder.fitPrior(model: model, batches: batches, config: config, stamp: stamp, components: components,
                                             threads: threads.threads) { print("  " + $0.summary) }
-            print(prior.summary + String(format: " (%.1f s)", Date().timeIntervalSince(start)))
+            print(prior.summary(own: model.ownPriorName) + String(format: " (%.1f s)", Date().timeIntervalSince(start)))
             print("wrote \(folder.file(SavedPrior.file)), samples.png (fitted prior), \(RunFolder.standardSamplesFile), "
                   + "\(RunFolder.traversalFile), \(RunFolder.interpolationFile), report.html")
         } catch let error as ValidationError {

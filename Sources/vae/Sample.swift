@@ -8,7 +8,7 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw images from a trained model's prior and write them as a grid PNG.",
         discussion: """
-        --prior fitted (the default when the run folder holds a prior.safetensors fitted to its model) draws a component of the Gaussian mixture fitted to the training images' codes by its weight, then z = μ + T·Lε; --prior standard decodes z ~ N(0, T²·I), the VAE's own prior. A prior fitted to an earlier state of the model (training went on) is not used: the default falls back to N(0, I) with a note, and --prior fitted is refused. 'vae fit-prior RUN' fits one again. The same --seed gives the same images.
+        --prior fitted (the default when the run folder holds a prior.safetensors fitted to its model) draws a component of the Gaussian mixture fitted to the training images' codes by its weight, then z = μ + T·Lε; --prior standard decodes z ~ N(0, T²·I), the VAE's own prior (for a model trained with --prior-mixture, its learned mixture instead, each component's spread times T). A prior fitted to an earlier state of the model (training went on) is not used: the default falls back to the model's own prior with a note, and --prior fitted is refused. 'vae fit-prior RUN' fits one again. The same --seed gives the same images.
         """)
 
     @Argument(help: ArgumentHelp("A run folder written by 'vae train'.", valueName: "run"))
@@ -20,7 +20,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Random seed for the draws.")
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("fitted (the mixture in RUN/prior.safetensors) or standard (N(0, I)); default: fitted when there is one.",
+    @Option(help: ArgumentHelp("fitted (the mixture in RUN/prior.safetensors) or standard (the model's own prior: N(0, I), or the mixture --prior-mixture learned); default: fitted when there is one.",
                                valueName: "prior"))
     var prior: PriorChoice?
 
@@ -52,12 +52,12 @@ struct Sample: ParsableCommand {
         try checkPictureSize(tiles: count, side: model.config.size, scale: scale, advice: "use a smaller --count or --scale")
         let path = out ?? runFolder + "/prior-samples.png"
         try checkPictureTarget(path)
-        let mixture = try PriorChoice.mixture(prior, in: runFolder, for: model, fallback: "sampling from N(0, I)")
+        let mixture = try PriorChoice.mixture(prior, in: runFolder, for: model, fallback: "sampling from \(model.ownPriorName)")
         let images = model.samples(count: count, seed: seed, temperature: temperature, prior: mixture)
         let cols = columns ?? Int(Double(count).squareRoot().rounded(.up))
         try ensureParentFolder(of: path)
         try Image.grid(images.map { $0.upscaled(by: scale) }, columns: cols).writePNG(to: path)
-        let from = mixture.map { "the fitted prior, \($0.components) component\($0.components == 1 ? "" : "s")" } ?? "N(0, I)"
+        let from = mixture.map { "the fitted prior, \($0.components) component\($0.components == 1 ? "" : "s")" } ?? model.ownPriorName
         print("wrote \(path) (\(count) samples from \(from), seed \(seed), temperature \(temperature))")
         if let separate {
             try writeEach(images, to: separate, prefix: "sample", digits: 4, scale: scale)

@@ -44,6 +44,10 @@ extension Train {
             fixed.append(FixedSetting("--latent-clamp", given: latentClamp > 0 ? latentClamp : nil, saved: \.model.latentClamp,
                                       show: { $0.map { String(format: "%g", $0) } ?? "0" }))
         }
+        if let priorMixture {
+            fixed.append(FixedSetting("--prior-mixture", given: priorMixture > 0 ? priorMixture : nil, saved: \.model.priorMixture,
+                                      show: { $0.map(String.init) ?? "0" }))
+        }
         if initialization != .kaiming {
             fixed.append(FixedSetting("--initialization", given: model.initialization, saved: \.model.initialization,
                                       show: { $0.rawValue }))

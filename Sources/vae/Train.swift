@@ -9,7 +9,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a convolutional VAE on a folder of PNG and JPEG images.",
         discussion: """
-        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded, converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable files are skipped and listed. After every epoch the run folder gets model.safetensors (PyTorch names and layouts), config.json, the training state, reconstructions.png, samples.png and a line in metrics.jsonl; report.html sums the run up. When training ends (its epochs or --time-limit), a Gaussian mixture is fitted to the training images' codes and saved as prior.safetensors; samples.png is then drawn from it and samples-standard.png from N(0, I) (see 'vae fit-prior --help').
+        Every PNG and JPEG under DATA (searched recursively, told by content, not name) is decoded, converted to --channels, and cropped, padded or stretched to --size × --size. Unreadable files are skipped and listed. After every epoch the run folder gets model.safetensors (PyTorch names and layouts), config.json, the training state, reconstructions.png, samples.png and a line in metrics.jsonl; report.html sums the run up. When training ends (its epochs or --time-limit), a Gaussian mixture is fitted to the training images' codes and saved as prior.safetensors; samples.png is then drawn from it and samples-standard.png from the model's own prior, N(0, I) or the one --prior-mixture learns with the model (see 'vae fit-prior --help').
 
         Ctrl-C (or kill's SIGTERM, or the terminal closing) finishes the current step, saves a checkpoint and tells how to continue:
           vae train --resume RUN [--epochs N]
@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
 
         --schedule cosine (with a --warmup-steps linear warm-up), --kl-warmup, --free-bits and --flip change how the run trains; --time-limit 8m trains for a time instead of a number of epochs. All are saved in config.json, and a resumed run continues them bit for bit.
 
-        The model, unless --preset or --model sets it, is chosen for the images: a sample of them sets --size (their usual side, at most 64) and --channels (1 when all are gray). Gray images get the plain family (4×4 stride-2 convolutions down, transposed convolutions up, a hidden layer of 256, latent 16, batch 128) with the Bernoulli likelihood; colour images get the residual family (3×3 convolutions and a residual block at each scale at half the plain widths, upsampling up, latent 64, batch 16) with the discretized logistic mixture, a KL warm-up of 2000 steps and a learning rate of 0.0005 (at 0.001 long colour runs blew up). Both keep a constant learning rate, so a run can be extended with --resume --epochs (--schedule cosine to change). These defaults were chosen by training candidates for the same time (README, "How the defaults were chosen"); every flag overrides its part. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
+        The model, unless --preset or --model sets it, is chosen for the images: a sample of them sets --size (their usual side, at most 64) and --channels (1 when all are gray). Gray images get the plain family (4×4 stride-2 convolutions down, transposed convolutions up, a hidden layer of 256, latent 16, batch 128) with the Bernoulli likelihood and a prior of 32 Gaussians learned with the model (--prior-mixture; N(0, I) with --free-bits or --prior-mixture 0); colour images get the residual family (3×3 convolutions and a residual block at each scale at half the plain widths, upsampling up, latent 64, batch 16) with the discretized logistic mixture, a KL warm-up of 2000 steps and a learning rate of 0.0005 (at 0.001 long colour runs blew up). Both keep a constant learning rate, so a run can be extended with --resume --epochs (--schedule cosine to change). These defaults were chosen by training candidates for the same time (README, "How the defaults were chosen"); every flag overrides its part. Presets: fmnist (28×28 gray, latent 16) and rgb64 (64×64 colour, latent 128), the reference configurations. config.json records the model as block lists; --model FILE trains one you wrote (README, "Models as block lists").
         """)
 
     @Argument(help: "Folder(s) of training images (not needed with --resume).")
@@ -84,6 +84,11 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Soft-clamp the posterior's mean to ±B and its log σ to ±B, as B·tanh(x/B) (NVAE's soft_clamp5); 0 or absent: none.",
                                discussion: "Near zero the clamp is the identity, and no head can take the KL to infinity. It is not a cure for a run that blows up: on emoji at lr 1e-3 the blow-up still came, and left the codes at the bounds (README, Results)."))
     var latentClamp: Float?
+
+    @Option(help: ArgumentHelp("Learn p(z) with the model: a mixture of this many diagonal Gaussians instead of N(0, I); 0: N(0, I).",
+                               discussion: "The KL term then pulls each code towards the nearest components and the components towards the codes (Tomczak & Welling 2018's mixture prior); it is estimated at the drawn z, and the bounds, samples and explorer use the learned prior. Not with --free-bits, which needs the closed-form KL of each dimension.",
+                               valueName: "K"))
+    var priorMixture: Int?
 
     @Flag(help: "Learn the Gaussian likelihood's standard deviation instead of fixing it.")
     var learnScale = false
@@ -182,6 +187,9 @@ struct Train: ParsableCommand {
         if let latentClamp, !(latentClamp == 0 || (latentClamp >= 0.1 && latentClamp <= 1000)) {
             throw ValidationError("--latent-clamp must be 0 (none) or between 0.1 and 1000, e.g. 5")
         }
+        if let priorMixture, !(0...ModelConfig.maximumPriorMixture).contains(priorMixture) {
+            throw ValidationError("--prior-mixture must be 0 (N(0, I)) or between 1 and \(ModelConfig.maximumPriorMixture) components, e.g. 32")
+        }
         if let hidden, !(1...(1 << 24)).contains(hidden) { throw ValidationError("--hidden must be between 1 and 16777216") }
         if let latent, !(1...65536).contains(latent) { throw ValidationError("--latent must be between 1 and 65536") }
         if let epochs, epochs > 1_000_000 { throw ValidationError("--epochs must be at most 1000000") }
@@ -212,7 +220,8 @@ struct Train: ParsableCommand {
                             ("--arch", arch != nil),
                             ("--activation", activation != nil), ("--likelihood", likelihood != nil),
                             ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale),
-                            ("--mixtures", mixtures != nil), ("--latent-clamp", latentClamp != nil)].filter(\.1).map(\.0)
+                            ("--mixtures", mixtures != nil), ("--latent-clamp", latentClamp != nil),
+                            ("--prior-mixture", priorMixture != nil)].filter(\.1).map(\.0)
             guard clashing.isEmpty else {
                 throw ValidationError("--model describes the whole model: drop \(clashing.joined(separator: ", "))")
             }
@@ -244,6 +253,9 @@ struct Train: ParsableCommand {
         choice.learnScale = learnScale
         choice.mixtures = mixtures
         choice.latentClamp = latentClamp ?? defaults?.latentClamp
+        // Free bits need N(0, I): given alone, they keep the default's learned prior out.
+        let freeBits = (schedules.freeBits ?? 0) > 0
+        choice.priorMixture = priorMixture ?? (freeBits ? nil : defaults?.priorMixture)
         choice.initialization = initialization
         choice.architecture = arch ?? defaults?.architecture ?? .plain
         choice.activation = activation ?? choice.architecture.defaultActivation

@@ -308,6 +308,8 @@ func pngSize(_ path: String) throws -> (Int, Int) {
             "logvar.weight": [3, 10], "logvar.bias": [3], "dec_fc.0.weight": [10, 3], "dec_fc.0.bias": [10],
             "dec_fc.2.weight": [128, 10], "dec_fc.2.bias": [128], "dec.0.weight": [8, 4, 4, 4], "dec.0.bias": [4],
             "dec.2.weight": [4, 1, 4, 4], "dec.2.bias": [1],
+            // Gray images' default prior, learned with the model: 32 components in 3 dimensions.
+            "prior.means": [32, 3], "prior.log_scales": [32, 3], "prior.logits": [32],
         ]
         var total = 0
         for (name, shape) in expected {

@@ -31,7 +31,7 @@ import ImageIO
         let config = try Self.config(out)
         let model = try #require(config["model"] as? [String: Any]), training = try #require(config["training"] as? [String: Any])
         #expect(model["size"] as? Int == 20 && model["channels"] as? Int == 1 && model["latent"] as? Int == 16)
-        #expect(model["likelihood"] as? String == "bernoulli")
+        #expect(model["likelihood"] as? String == "bernoulli" && model["priorMixture"] as? Int == 32)
         #expect(!"\(model["encoder"] ?? "")".contains("residual"))
         #expect(training["batch"] as? Int == 128)
         #expect(training["learningRate"] as? Double == 0.001)
@@ -47,7 +47,7 @@ import ImageIO
         let config = try Self.config(out)
         let model = try #require(config["model"] as? [String: Any]), training = try #require(config["training"] as? [String: Any])
         #expect(model["size"] as? Int == 24 && model["channels"] as? Int == 3 && model["latent"] as? Int == 64)
-        #expect(model["likelihood"] as? String == "logistic")
+        #expect(model["likelihood"] as? String == "logistic" && model["priorMixture"] == nil)
         #expect("\(model["encoder"] ?? "")".contains("residual"))
         #expect(training["learningRate"] as? Double == 0.0005)
         #expect(training["batch"] as? Int == 16 && training["klWarmupSteps"] as? Int == 2000)
@@ -72,5 +72,11 @@ import ImageIO
         #expect(preset.status == 0 && !preset.stdout.contains("images:"), "\(preset.stderr)")
         let training = try #require(try Self.config(out + "-preset")["training"] as? [String: Any])
         #expect(training["schedule"] == nil && training["batch"] as? Int == 128)
+        #expect((try Self.config(out + "-preset")["model"] as? [String: Any])?["priorMixture"] == nil)
+        // Free bits need N(0, I): with them, gray images' default learned prior gives way.
+        let gray = try vae(["train", try Self.folder(gray: true, side: 20), "--free-bits", "0.1", "--epochs", "1",
+                            "--out", out + "-free-bits"])
+        #expect(gray.status == 0, "\(gray.stderr)")
+        #expect((try Self.config(out + "-free-bits")["model"] as? [String: Any])?["priorMixture"] == nil)
     }
 }

@@ -149,7 +149,8 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
     /// images (all of them: nothing held out), and its active units are evaluate's.
     @Test func pageKLAgreesWithEvaluate() throws {
         let run = temporaryFolder("vae-explore") + "/run"
-        #expect(try vae(["train", sampleData, "--epochs", "2", "--val-fraction", "0", "--out", run] + tinyModel).status == 0)
+        // N(0, I): the page's KL per unit is each unit's closed-form KL to N(0, 1).
+        #expect(try vae(["train", sampleData, "--epochs", "2", "--val-fraction", "0", "--prior-mixture", "0", "--out", run] + tinyModel).status == 0)
         #expect(try vae(["explore", run]).status == 0)
         let html = try String(contentsOfFile: run + "/explore.html", encoding: .utf8)
         guard let open = html.range(of: "<script type=\"application/json\" id=\"data\">"),
@@ -175,13 +176,24 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
 
     @Test func theFittedPriorIsEmbeddedAndADamagedOneLeftOut() throws {
         let run = temporaryFolder("vae-explore") + "/run"
-        #expect(try vae(["train", sampleData, "--epochs", "1", "--out", run] + tinyModel).status == 0)
+        #expect(try vae(["train", sampleData, "--epochs", "1", "--prior-mixture", "0", "--out", run] + tinyModel).status == 0)
         #expect(try vae(["explore", run]).status == 0)
         #expect(try String(contentsOfFile: run + "/explore.html", encoding: .utf8).contains("\"prior\":{\""))
         try Data("not a prior".utf8).write(to: URL(fileURLWithPath: run + "/prior.safetensors"))
         let result = try vae(["explore", run])
         #expect(result.status == 0 && result.stderr.contains("prior.safetensors") && result.stderr.contains("N(0, I) only"))
         #expect(!(try String(contentsOfFile: run + "/explore.html", encoding: .utf8).contains("\"prior\":")))
+    }
+
+    /// A model with a learned prior and no usable fitted one: the page's second button draws from the learned prior.
+    @Test func aLearnedPriorTakesTheFittedPriorsPlace() throws {
+        let run = temporaryFolder("vae-explore") + "/learned"
+        #expect(try vae(["train", sampleData, "--epochs", "1", "--prior-mixture", "3", "--out", run] + tinyModel).status == 0)
+        try Data("not a prior".utf8).write(to: URL(fileURLWithPath: run + "/prior.safetensors"))
+        let result = try vae(["explore", run])
+        #expect(result.status == 0 && result.stderr.contains("the learned prior (3 components) only"), "\(result.stderr)")
+        let page = try String(contentsOfFile: run + "/explore.html", encoding: .utf8)
+        #expect(page.contains("\"prior\":{\"") && page.contains("Random draw from the learned prior (3 components)"))
     }
 
     @Test func explorerRefusesToReplaceOtherFiles() throws {

@@ -6,7 +6,7 @@ import TestSupport
 @Suite(.serialized) struct PriorCLITests {
     @Test func trainingFitsAPriorThatSampleUsesByDefault() throws {
         let run = temporaryFolder("vae-prior") + "/run"
-        let r = try vae(["train", sampleData, "--epochs", "2", "--out", run] + tinyModel)
+        let r = try vae(["train", sampleData, "--epochs", "2", "--prior-mixture", "0", "--out", run] + tinyModel)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("prior: ") && r.stdout.contains("held-out log-likelihood of the codes"), "\(r.stdout)")
         for file in ["prior.safetensors", "samples.png", "samples-standard.png"] {

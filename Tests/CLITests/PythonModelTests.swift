@@ -43,7 +43,7 @@ func python(_ arguments: [String]) -> Result? {
         with torch.no_grad():
             mean, logvar = model.encode(x)
             at_mean = model.neg_elbo(x, eps=torch.zeros_like(mean)).double().mean().item()
-            kl = model.kl(mean, logvar).double().mean().item()
+            kl = model.kl_at(mean, logvar, torch.zeros_like(mean)).double().mean().item()
             a = model.neg_elbo(x, generator=torch.Generator().manual_seed(7))
             b = model.neg_elbo(x, generator=torch.Generator().manual_seed(7))
             images = model.decode(mean)

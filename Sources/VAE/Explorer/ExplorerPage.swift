@@ -19,8 +19,10 @@ public enum ExplorerPage {
     struct Prior: Encodable { var weights: [Float], means: [Float], factors: [Float] }
 
     /// The page for `decoder` with `latents` measured on the run's images and the run's fitted prior
-    /// if it has a current one; `title` names the run.
-    public static func html(title: String, decoder: DecoderExport, latents: LatentSummary, prior: GaussianMixture?) throws -> String {
+    /// if it has a current one (or the prior learned with the model, `priorName` saying which);
+    /// `title` names the run.
+    public static func html(title: String, decoder: DecoderExport, latents: LatentSummary, prior: GaussianMixture?,
+                            priorName: String = "the fitted prior") throws -> String {
         let summary = "\(decoder.size)×\(decoder.size)×\(decoder.channels), latent \(decoder.latent), "
             + "\(decoder.likelihood) likelihood; KL per unit measured on \(latents.measured) training images"
         let data = PageData(summary: summary, kl: latents.kl, active: latents.active, order: latents.order,
@@ -45,7 +47,7 @@ public enum ExplorerPage {
         <div class="picture">
         <canvas id="view"></canvas>
         <p id="timing"></p>
-        <p><button id="random">Random draw from N(0, I)</button> <button id="fitted" hidden>Random draw from the fitted prior</button> <button id="zero">z = 0</button></p>
+        <p><button id="random">Random draw from N(0, I)</button> <button id="fitted" hidden>Random draw from \(priorName)</button> <button id="zero">z = 0</button></p>
         <p><label>temperature <input id="temperature" type="range" min="0" max="2" step="0.05" value="1"></label>
         <span id="temperatureValue">1.00</span></p>
         <p><label>interpolate <input id="mix" type="range" min="0" max="1" step="0.01" value="0" disabled></label>

@@ -15,6 +15,8 @@ public struct ModelChoice: Sendable {
     public var mixtures: Int?
     /// Soft clamp of the posterior heads (ModelConfig.latentClamp); nil or 0: none.
     public var latentClamp: Float?
+    /// Components of a learned mixture prior (ModelConfig.priorMixture); nil or 0: N(0, I).
+    public var priorMixture: Int?
     public var initialization: Initialization = .kaiming
     public var activation: Activation = .relu
     /// The family the sizes build: ModelConfig.plain or ModelConfig.resnet.
@@ -98,6 +100,7 @@ public struct ModelChoice: Sendable {
                             likelihood, log(gaussianScale), learnScale, initialization, activation)
         if likelihood == .logistic { config.mixtures = mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
         if let latentClamp, latentClamp > 0 { config.latentClamp = latentClamp }
+        if let priorMixture, priorMixture > 0 { config.priorMixture = priorMixture }
         if let problem = config.problem { throw ModelError(problem) }
         return config
     }

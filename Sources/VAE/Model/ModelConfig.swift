@@ -88,6 +88,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// The posterior's mean is soft-clamped to ±b and its log σ to ±b (log-variance ±2b), b·tanh(x/b)
     /// (LatentClamp); nil: the heads' outputs are used as they are (gray defaults, presets, older runs).
     public var latentClamp: Float?
+    /// p(z) as a mixture of this many diagonal Gaussians learned with the model (MixturePrior);
+    /// nil: N(0, I) (older runs, presets, colour defaults).
+    public var priorMixture: Int?
 
     public init(size: Int, channels: Int, latent: Int, encoder: [Block], decoder: [Block],
                 likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1), learnScale: Bool = false,
@@ -140,10 +143,22 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     public var imageFloats: Int { channels * size * size }
 
+    /// The model's own prior as messages name it: "N(0, I)" or "the learned prior (K components)".
+    public var ownPriorName: String {
+        priorMixture.map { "the learned prior (\($0) component\($0 == 1 ? "" : "s"))" } ?? "N(0, I)"
+    }
+
+    /// The most components a learned prior may have (each costs 2·latent + 1 parameters and a
+    /// log-density per image per step).
+    public static let maximumPriorMixture = 1024
+
     /// Why this configuration cannot be built, or nil when it can.
     public var problem: String? {
         if let latentClamp, !(latentClamp.isFinite && latentClamp >= 0.1 && latentClamp <= 1000) {
             return "latentClamp \(latentClamp) must be between 0.1 and 1000 (or absent: no clamp)"
+        }
+        if let priorMixture, !(1...ModelConfig.maximumPriorMixture).contains(priorMixture) {
+            return "priorMixture \(priorMixture) must be between 1 and \(ModelConfig.maximumPriorMixture) components (or absent: N(0, I))"
         }
         do {
             _ = try NetworkPlan(config: self)
@@ -166,6 +181,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             return parts.map { $0.1.allSatisfy(\.isEmpty) ? $0.0 : "\($0.0) \($0.1.joined(separator: ","))" }.joined(separator: " · ")
         }
         return "\(describe(encoder)) → latent \(latent)" + (latentClamp.map { " (clamped ±\(String(format: "%g", $0)))" } ?? "")
+            + (priorMixture.map { ", prior learned: \($0) Gaussian\($0 == 1 ? "" : "s")" } ?? "")
             + " → \(describe(decoder)) → \(likelihood.rawValue)"
             + (likelihood == .logistic ? " ×\(mixtureCount)" : "")
     }
@@ -174,7 +190,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case size, channels, latent, encoder, decoder, likelihood, logScale, learnScale, initialization
-        case mixtures, latentClamp
+        case mixtures, latentClamp, priorMixture
     }
 
     /// The keys of config.json files written before block lists (the plain family, described by
@@ -198,6 +214,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                       initialization: try c.decodeIfPresent(Initialization.self, forKey: .initialization) ?? .kaiming)
             mixtures = try c.decodeIfPresent(Int.self, forKey: .mixtures)
             latentClamp = try c.decodeIfPresent(Float.self, forKey: .latentClamp)
+            priorMixture = try c.decodeIfPresent(Int.self, forKey: .priorMixture)
             return
         }
         let legacy = try decoder.container(keyedBy: LegacyKeys.self)

@@ -107,12 +107,46 @@ extension Network {
                 ws.meanGrad.zero()
                 ws.logVarianceGrad.zero()
             }
+            if let prior {
+                klLearnedPrior(prior, batch: batch, params: params, in: ws, beta: beta, gradientScale: gradientScale)
+                return
+            }
             for b in 0..<batch {
                 ws.kl[b] = klStandardNormal(
                     mean: ws.mean.pointer + b * L, logVariance: ws.logVariance.pointer + b * L, count: L,
                     dMean: gradientScale == nil ? nil : ws.meanGrad.pointer + b * L,
                     dLogVariance: gradientScale == nil ? nil : ws.logVarianceGrad.pointer + b * L,
                     scale: beta * scale)
+            }
+        }
+    }
+
+    /// ws.kl[b] = log q(z|x) − log p(z) at the drawn z (ws.z, ws.eps), the one-sample estimate of
+    /// KL(q ‖ p) a learned prior needs. Its gradient, with z = μ + σ·ε and ε held: log q(z|x) =
+    /// Σⱼ −½(εⱼ² + log σⱼ² + log 2π) moves only with log σ² (−½ each); −log p(z) reaches μ through
+    /// z (∂z/∂μ = 1) and log σ² through z (∂z/∂log σ² = ½σε = ½(z − μ)), and the prior's own parameters.
+    func klLearnedPrior(_ prior: MixturePrior, batch: Int, params: UnsafePointer<Float>, in ws: Workspace, beta: Float,
+                        gradientScale: Float?) {
+        let L = config.latent, halfLogTwoPi = Float(0.5 * log(2 * Double.pi))
+        let weight = beta * (gradientScale ?? 1)
+        let priorGradients = gradientScale == nil ? nil : ws.grads.pointer + priorOffset
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: prior.components + L) { buffer in
+            let scratch = buffer.baseAddress!, dz = scratch + prior.components
+            for b in 0..<batch {
+                let z = ws.z.pointer + b * L, eps = ws.eps.pointer + b * L, logVariance = ws.logVariance.pointer + b * L
+                var logQ: Float = 0
+                for j in 0..<L { logQ -= 0.5 * (eps[j] * eps[j] + logVariance[j]) + halfLogTwoPi }
+                // The loss is −log p(z): the prior's parameters get −weight × its gradient.
+                let logP = prior.logDensity(z, parameters: params + priorOffset, scratch: scratch,
+                                            dz: gradientScale == nil ? nil : dz, gradients: priorGradients, scale: -weight)
+                ws.kl[b] = Double(logQ) - Double(logP)
+                guard gradientScale != nil else { continue }
+                let dMean = ws.meanGrad.pointer + b * L, dLogVariance = ws.logVarianceGrad.pointer + b * L
+                let mean = ws.mean.pointer + b * L
+                for j in 0..<L {
+                    dMean[j] += -weight * dz[j]
+                    dLogVariance[j] += weight * (-0.5 - dz[j] * 0.5 * (z[j] - mean[j]))
+                }
             }
         }
     }

@@ -15,6 +15,9 @@ public struct Network: Sendable {
     public let decoder: [NetworkLayer]
     public let likelihood: any Likelihood
     public let likelihoodOffset: Int
+    /// p(z) when it is learned (`config.priorMixture`); nil: N(0, I). Its parameters come last.
+    public let prior: MixturePrior?
+    public let priorOffset: Int
     /// The decoder's output per image, which the likelihood reads.
     public let outputShape: TensorShape
     public var imageShape: TensorShape { TensorShape(channels: config.channels, height: config.size, width: config.size) }
@@ -36,6 +39,8 @@ public struct Network: Sendable {
         decoder = place(plan.decoder)
         likelihood = plan.likelihood
         likelihoodOffset = layout.add(likelihood.parameters, prefix: "")
+        prior = config.priorMixture.map { MixturePrior(components: $0, dimension: config.latent) }
+        priorOffset = layout.add(prior?.parameters ?? [], prefix: "prior")
         outputShape = decoder.last!.layer.outputShape
         self.layout = layout
     }
@@ -76,6 +81,11 @@ public struct Network: Sendable {
                 continue
             }
             let stream = RandomStream(seed: seed, purpose: .initialization, detail: UInt64(index))
+            if case let .normal(std) = tensor.role {
+                stream.fillNormal(target, count: tensor.count)
+                for i in 0..<tensor.count { target[i] *= std }
+                continue
+            }
             switch config.initialization {
             case .kaiming where tensor.role == .bias:
                 target.update(repeating: 0, count: tensor.count)

@@ -22,7 +22,8 @@ public struct PriorFit: Sendable {
     public var covariance: Covariance
     public var trainCodes: Int
     public var heldOutCodes: Int
-    /// Mean log-density of the held-out codes in nats per image, under the mixture and under N(0, I)
+    /// Mean log-density of the held-out codes in nats per image, under the mixture and under the
+    /// model's own prior (N(0, I), or the one learned with it)
     /// (nil when nothing is held out).
     public var heldOutFitted: Double?
     public var heldOutStandard: Double?
@@ -49,8 +50,9 @@ public struct PriorFit: Sendable {
     /// highest: over `componentChoices` (or just `components`) and both covariances. Without
     /// held-out codes it fits `components` (default 1) full-covariance components.
     /// `progress` is told of each mixture as it is scored.
+    /// `own` is the model's own prior the held-out codes are also scored under (nil: N(0, I)).
     public static func choose(train: [Double], heldOut: [Double], dimension D: Int, seed: UInt64, components: Int? = nil,
-                              threads: Int = 1, progress: ((Candidate) -> Void)? = nil) -> PriorFit {
+                              own: GaussianMixture? = nil, threads: Int = 1, progress: ((Candidate) -> Void)? = nil) -> PriorFit {
         let N = train.count / D, M = heldOut.count / D
         let counts = components.map { [$0] }
             ?? (M == 0 ? [1] : componentChoices.filter { $0 == 1 || 4 * $0 <= N })
@@ -72,7 +74,7 @@ public struct PriorFit: Sendable {
                 if worseInARow >= 2 { break }
             }
         }
-        let standard = GaussianMixture.standard(dimension: D)
+        let standard = own ?? GaussianMixture.standard(dimension: D)
         return PriorFit(mixture: best!.0, covariance: best!.1.covariance, trainCodes: N, heldOutCodes: M,
                         heldOutFitted: best!.1.heldOut,
                         heldOutStandard: M > 0 ? standard.meanLogDensity(heldOut, count: M, threads: threads) : nil,

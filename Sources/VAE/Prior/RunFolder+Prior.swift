@@ -29,7 +29,7 @@ extension RunFolder {
             throw RunError.invalid("\(path): the encoder gives NaN or infinite codes for some images; no prior was fitted")
         }
         let fit = PriorFit.choose(train: trainCodes, heldOut: heldOutCodes, dimension: D, seed: seed, components: components,
-                                  threads: threads, progress: progress)
+                                  own: model.learnedPrior, threads: threads, progress: progress)
         if let problem = fit.mixture.problem { throw RunError.invalid("\(path): the fitted prior is unsound (\(problem)); not saved") }
         let prior = SavedPrior(fit: fit, stamp: stamp, runID: config.runID)
         try prior.write(to: file(SavedPrior.file))
@@ -82,13 +82,13 @@ extension PriorFit.Candidate {
 }
 
 extension SavedPrior {
-    /// One line: what was fitted and how it and N(0, I) score on held-out codes.
-    public var summary: String {
+    /// One line: what was fitted and how it and the model's own prior (`own`) score on held-out codes.
+    public func summary(own: String = "N(0, I)") -> String {
         let kind = "\(mixture.components) component\(mixture.components == 1 ? "" : "s"), \(covariance.rawValue) covariance"
         guard let fitted = heldOutFitted, let standard = heldOutStandard else {
             return "prior: \(kind), fitted to \(trainCodes) training codes (no held-out images to score it on)"
         }
-        return String(format: "prior: %@; held-out log-likelihood of the codes %.2f nats/image (N(0, I): %.2f), %d images",
-                      kind, fitted, standard, heldOutCodes)
+        return String(format: "prior: %@; held-out log-likelihood of the codes %.2f nats/image (%@: %.2f), %d images",
+                      kind, fitted, own, standard, heldOutCodes)
     }
 }

@@ -287,7 +287,7 @@ public final class TrainingSession {
                 say("time limit reached: \(loop.state.step) steps in \(ProgressLine.duration(loop.state.trainSeconds)) of training")
             }
             guard config.model.latent <= PriorFit.maxDimension else {
-                say("no prior fitted: the latent has \(config.model.latent) dimensions, above \(PriorFit.maxDimension); samples are from N(0, I)")
+                say("no prior fitted: the latent has \(config.model.latent) dimensions, above \(PriorFit.maxDimension); samples are from \(config.model.ownPriorName)")
                 let kl = try folder.writeLatentViews(model: viewer, batches: batches)
                 try folder.writeReport(config: config, parameterCount: viewer.network.parameterCount, images: batches.dataset.count,
                                        validationImages: batches.validationIndices.count, skippedFiles: batches.dataset.skipped.count,
@@ -300,7 +300,7 @@ public final class TrainingSession {
                                             stamp: ModelStamp(epoch: loop.state.epoch, step: loop.state.step), threads: viewer.threads,
                                             progress: { self.progress.update("fitting the prior: " + $0.summary, force: true) })
             progress.finish()
-            say(prior.summary)
+            say(prior.summary(own: config.model.ownPriorName))
             say("done: \(folder.path)/report.html, reconstructions.png, samples.png (fitted prior), "
                 + "\(RunFolder.standardSamplesFile), \(RunFolder.traversalFile), \(RunFolder.interpolationFile), "
                 + "model.safetensors, \(SavedPrior.file)")
