@@ -130,6 +130,7 @@ extension Network {
         let L = config.latent, halfLogTwoPi = Float(0.5 * log(2 * Double.pi))
         let weight = beta * (gradientScale ?? 1)
         let priorGradients = gradientScale == nil ? nil : ws.grads.pointer + priorOffset
+        let table = prior.table(params + priorOffset)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: prior.components + L) { buffer in
             let scratch = buffer.baseAddress!, dz = scratch + prior.components
             for b in 0..<batch {
@@ -137,7 +138,7 @@ extension Network {
                 var logQ: Float = 0
                 for j in 0..<L { logQ -= 0.5 * (eps[j] * eps[j] + logVariance[j]) + halfLogTwoPi }
                 // The loss is −log p(z): the prior's parameters get −weight × its gradient.
-                let logP = prior.logDensity(z, parameters: params + priorOffset, scratch: scratch,
+                let logP = prior.logDensity(z, parameters: params + priorOffset, table: table, scratch: scratch,
                                             dz: gradientScale == nil ? nil : dz, gradients: priorGradients, scale: -weight)
                 ws.kl[b] = Double(logQ) - Double(logP)
                 guard gradientScale != nil else { continue }
