@@ -68,23 +68,10 @@ import TestSupport
         let difference = zip(plain, analytic).map { abs($0 - $1) }.max()!
         #expect(difference > 1e-3, "free bits did not change the gradient")
 
-        var pick = TestRandom(42)
-        for tensor in network.layout.tensors {
-            for _ in 0..<6 {
-                let i = tensor.offset + Int(pick.next() % UInt64(tensor.count))
-                let saved = trainer.params[i]
-                // As in TrainerTests: a ReLU kink within a step spoils the central difference but not
-                // the one-sided one on the other side; a wrong gradient disagrees with all of them.
-                func value(at w: Float) -> Double {
-                    trainer.params[i] = w
-                    defer { trainer.params[i] = saved }
-                    return Self.objective(network, params: trainer.params, images: images, in: ws, floor: lambda).value
-                }
-                let exact = Double(analytic[i])
-                let numeric = closestFiniteDifference(at: saved, centre: centre, exact: exact, value)
-                #expect(isClose(exact, numeric, relative: 2e-2, absolute: 2e-3),
-                        "\(tensor.name)[\(i - tensor.offset)]: analytic \(exact) vs numeric \(numeric)")
-            }
+        // As in TrainerTests: a ReLU kink within a step spoils the central difference but not the
+        // one-sided one on the other side; a wrong gradient disagrees with all of them.
+        expectGradientMatchesFiniteDifferences(analytic, network: network, params: trainer.params, centre: centre, seed: 42) {
+            Self.objective(network, params: trainer.params, images: images, in: ws, floor: lambda).value
         }
     }
 

@@ -64,20 +64,8 @@ import TestSupport
         let analytic = trainer.gradient
         let centre = Self.objective(network, params: trainer.params, images: images, in: ws)
         #expect(isClose(result.loss, centre, relative: 1e-5), "loss \(result.loss) vs objective \(centre)")
-        for tensor in network.layout.tensors {
-            for _ in 0..<6 {
-                let i = tensor.offset + Int(pick.next() % UInt64(tensor.count))
-                let saved = trainer.params[i]
-                func value(at w: Float) -> Double {
-                    trainer.params[i] = w
-                    defer { trainer.params[i] = saved }
-                    return Self.objective(network, params: trainer.params, images: images, in: ws)
-                }
-                let exact = Double(analytic[i])
-                let numeric = closestFiniteDifference(at: saved, centre: centre, exact: exact, value)
-                #expect(isClose(exact, numeric, relative: 2e-2, absolute: 2e-3),
-                        "\(tensor.name)[\(i - tensor.offset)]: analytic \(exact) vs numeric \(numeric)")
-            }
+        expectGradientMatchesFiniteDifferences(analytic, network: network, params: trainer.params, centre: centre, seed: 53) {
+            Self.objective(network, params: trainer.params, images: images, in: ws)
         }
     }
 
