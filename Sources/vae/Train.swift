@@ -85,7 +85,7 @@ struct Train: ParsableCommand {
                                discussion: "Near zero the clamp is the identity, and no head can take the KL to infinity. It is not a cure for a run that blows up: on emoji at lr 1e-3 the blow-up still came, and left the codes at the bounds (README, Results)."))
     var latentClamp: Float?
 
-    @Option(help: ArgumentHelp("Learn p(z) with the model: a mixture of this many diagonal Gaussians instead of N(0, I); 0: N(0, I).",
+    @Option(help: ArgumentHelp("Learn p(z) with the model: a mixture of this many diagonal Gaussians instead of N(0, I); 0: N(0, I) (default: 32 for gray images, N(0, I) for colour and presets).",
                                discussion: "The KL term then pulls each code towards the nearest components and the components towards the codes (Tomczak & Welling 2018's mixture prior); it is estimated at the drawn z, and the bounds, samples and explorer use the learned prior. Not with --free-bits, which needs the closed-form KL of each dimension.",
                                valueName: "K"))
     var priorMixture: Int?
