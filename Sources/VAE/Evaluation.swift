@@ -92,7 +92,7 @@ extension Model {
         var fittedELBO = [Double](repeating: 0, count: prior == nil ? 0 : N), fittedKL = fittedELBO, fittedIWAE = fittedELBO
         var means = [Float](repeating: 0, count: N * L)
         let elboNoise = RandomStream(seed: seed, purpose: .evaluation, detail: 0)
-        let logTwoPi = Float(log(2 * Double.pi))
+        let logTwoPi = Float(log(2 * Double.pi)), learnedPrior = network.prior != nil
         let lock = NSLock()
         var done = 0
         recon.withUnsafeMutableBufferPointer { recon in
@@ -141,12 +141,12 @@ extension Model {
                             var logPz: Float = 0, logQz: Float = 0
                             for j in 0..<L {
                                 let z = ws.z[i * L + j], e = ws.eps[i * L + j]
-                                logPz -= 0.5 * (z * z + logTwoPi)
+                                if !learnedPrior { logPz -= 0.5 * (z * z + logTwoPi) }
                                 logQz -= 0.5 * (e * e + logVar[i * L + j] + logTwoPi)
                             }
-                            logW[i * k + s] = -ws.reconstruction[i] + Double(logPz) - Double(logQz)
-                            // A learned prior: evaluateLoss's KL is log q(z|x) − log p(z) at this z.
-                            if network.prior != nil { logW[i * k + s] = -ws.reconstruction[i] - ws.kl[i] }
+                            // A learned prior: evaluateLoss's KL is already log q(z|x) − log p(z) at this z.
+                            logW[i * k + s] = learnedPrior ? -ws.reconstruction[i] - ws.kl[i]
+                                : -ws.reconstruction[i] + Double(logPz) - Double(logQz)
                             logQ[i] = Double(logQz)
                         }
                         if let prior {

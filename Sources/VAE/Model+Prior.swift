@@ -9,14 +9,12 @@ extension Model {
         guard let prior = network.prior else { return nil }
         let (K, D) = (prior.components, prior.dimension)
         let p = params.pointer + network.priorOffset
-        let logits = (0..<K).map { Double(p[2 * K * D + $0]) }
-        let top = logits.max()!
-        let total = logits.reduce(0) { $0 + exp($1 - top) }
         var factors = [Double](repeating: 0, count: K * D * D)
         for k in 0..<K {
             for j in 0..<D { factors[k * D * D + j * D + j] = exp(Double(p[K * D + k * D + j])) }
         }
-        return GaussianMixture(dimension: D, weights: logits.map { exp($0 - top) / total },
+        // The weights as training computes them (the softmax of the logits).
+        return GaussianMixture(dimension: D, weights: prior.table(p).weights.map(Double.init),
                                means: (0..<(K * D)).map { Double(p[$0]) }, factors: factors)
     }
 

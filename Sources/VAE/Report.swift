@@ -81,7 +81,7 @@ public enum Report {
     /// Samples from N(0, I); once a prior is fitted, from it (samples.png) beside N(0, I)'s, with
     /// how well each explains the codes of the held-out images.
     /// `own` names the model's own prior (N(0, I), or the prior learned with it).
-    static func samplesSection(_ prior: SavedPrior?, own: String = "N(0, I)") -> String {
+    static func samplesSection(_ prior: SavedPrior?, own: String = ModelConfig.standardPriorName) -> String {
         guard let prior else { return "<h2>Samples from the prior \(escape(own))</h2><img src=\"samples.png\" alt=\"samples\">" }
         let k = prior.mixture.components
         var text = "<h2>Samples from the fitted prior and from \(escape(own))</h2>\n<p>After training, a mixture of \(k) Gaussian"
@@ -91,7 +91,7 @@ public enum Report {
             text += "Mean log-likelihood of the \(prior.heldOutCodes) held-out images' codes: \(f(fitted)) nats under the "
                 + "fitted prior, \(f(standard)) under \(escape(own)). "
         }
-        text += own == "N(0, I)" ? "Draws from N(0, I) fall where few training codes are, which is much of why they look less like the data.</p>\n" : "</p>\n"
+        text += own == ModelConfig.standardPriorName ? "Draws from N(0, I) fall where few training codes are, which is much of why they look less like the data.</p>\n" : "</p>\n"
         return text + "<div class=\"charts\"><figure><figcaption>Fitted prior</figcaption><img src=\"samples.png\" alt=\"samples from the fitted prior\"></figure>"
             + "<figure><figcaption>\(escape(own.prefix(1).uppercased() + own.dropFirst()))</figcaption><img src=\"\(RunFolder.standardSamplesFile)\" alt=\"samples from \(escape(own))\"></figure></div>"
     }

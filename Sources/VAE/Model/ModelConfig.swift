@@ -145,8 +145,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     /// The model's own prior as messages name it: "N(0, I)" or "the learned prior (K components)".
     public var ownPriorName: String {
-        priorMixture.map { "the learned prior (\($0) component\($0 == 1 ? "" : "s"))" } ?? "N(0, I)"
+        priorMixture.map { "the learned prior (\($0) component\($0 == 1 ? "" : "s"))" } ?? Self.standardPriorName
     }
+
+    public static let standardPriorName = "N(0, I)"
+
 
     /// The most components a learned prior may have (each costs 2·latent + 1 parameters and a
     /// log-density per image per step).

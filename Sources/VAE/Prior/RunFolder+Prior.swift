@@ -83,7 +83,7 @@ extension PriorFit.Candidate {
 
 extension SavedPrior {
     /// One line: what was fitted and how it and the model's own prior (`own`) score on held-out codes.
-    public func summary(own: String = "N(0, I)") -> String {
+    public func summary(own: String = ModelConfig.standardPriorName) -> String {
         let kind = "\(mixture.components) component\(mixture.components == 1 ? "" : "s"), \(covariance.rawValue) covariance"
         guard let fitted = heldOutFitted, let standard = heldOutStandard else {
             return "prior: \(kind), fitted to \(trainCodes) training codes (no held-out images to score it on)"
