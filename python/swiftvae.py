@@ -47,10 +47,8 @@ class SwiftVAE(vae_model.BlockVAE):
     def decode(self, z):
         """Images (B, C, H, W) in [0, 1]: the likelihood's mean, as `vae decode` and `vae sample` show it."""
         out, likelihood = self.output(z), self.cfg.get("likelihood", "bernoulli")
-        if likelihood == "bernoulli":
-            return torch.sigmoid(out)
-        if likelihood == "gaussian":
-            return out.clamp(0, 1)
+        if likelihood in ("bernoulli", "gaussian"):
+            return self.mean_image(out)  # with an autoregressive term, filled in raster order
         mixtures = self.cfg.get("mixtures") or vae_model.DEFAULT_MIXTURES
         return discretized_logistic.mean(out, self.cfg["channels"], mixtures)
 

@@ -104,6 +104,55 @@ class MixturePrior(nn.Module):
         return torch.logsumexp(log_components + F.log_softmax(self.logits, 0), -1)
 
 
+class Autoregressive(nn.Module):
+    """The Bernoulli logits' term over the pixels before each pixel (raster order): SwiftVAE's
+    AutoregressiveBernoulliLikelihood (config.json's "autoregressive"), the same names and layout.
+    in_weight (hidden, C, taps) holds only the taps before a k×k kernel's centre (mask "A")."""
+
+    def __init__(self, channels, kernel, hidden):
+        super().__init__()
+        r = kernel // 2
+        self.kernel = kernel
+        self.taps = [(dy, dx) for dy in range(-r, 1) for dx in range(-r, r + 1) if dy < 0 or dx < 0]
+        if hidden == 0:  # linear: the earlier pixels straight to the logits
+            self.weight = nn.Parameter(torch.zeros(channels, channels, len(self.taps)))
+            return
+        self.in_weight = nn.Parameter(torch.randn(hidden, channels, len(self.taps)) * math.sqrt(2 / (channels * len(self.taps))))
+        self.in_bias = nn.Parameter(torch.zeros(hidden))
+        self.out_weight = nn.Parameter(torch.zeros(channels, hidden))
+
+    def masked_kernel(self):
+        k, r = self.kernel, self.kernel // 2
+        taps = self.weight if hasattr(self, "weight") else self.in_weight
+        w = taps.new_zeros(taps.shape[0], taps.shape[1], k, k)
+        for t, (dy, dx) in enumerate(self.taps):
+            w[:, :, r + dy, r + dx] = taps[:, :, t]
+        return w
+
+    def forward(self, x):
+        """The term added to the decoder's logits, from the data x (teacher forcing)."""
+        if hasattr(self, "weight"):
+            return F.conv2d(x, self.masked_kernel(), padding=self.kernel // 2)
+        h = F.relu(F.conv2d(x, self.masked_kernel(), self.in_bias, padding=self.kernel // 2))
+        return torch.einsum("ch,bhyx->bcyx", self.out_weight, h)
+
+    @torch.no_grad()
+    def fill(self, logits):
+        """The mean image from the decoder's logits: pixels in raster order, each from those before."""
+        b, c, height, width = logits.shape
+        x = logits.new_zeros(b, c, height, width)
+        w, r = self.masked_kernel(), self.kernel // 2
+        padded = F.pad(x, (r, r, r, 0))
+        for y in range(height):
+            for xx in range(width):
+                window = padded[:, :, y:y + r + 1, xx:xx + 2 * r + 1]
+                seen = torch.einsum("bcij,hcij->bh", window, w[:, :, :r + 1])
+                term = seen if hasattr(self, "weight") else F.relu(seen + self.in_bias) @ self.out_weight.T
+                p = torch.sigmoid(logits[:, :, y, xx] + term)
+                padded[:, :, y + r, xx + r] = p
+        return padded[:, :, r:, r:width + r]
+
+
 class BlockVAE(nn.Module):
     """Encoder blocks → mu, logvar heads → z → decoder blocks → likelihood, as SwiftVAE's Network."""
 
@@ -119,6 +168,9 @@ class BlockVAE(nn.Module):
         assert shape == (likelihood_channels(cfg), cfg["size"], cfg["size"]), shape
         if cfg.get("likelihood", "bernoulli") == "gaussian" and cfg.get("learnScale"):
             self.log_scale = nn.Parameter(torch.tensor([float(cfg["logScale"])]))
+        if cfg.get("autoregressive"):
+            term = cfg["autoregressive"]
+            self.ar = Autoregressive(cfg["channels"], term.get("kernel", 7), term["channels"])
         if cfg.get("priorMixture"):
             self.prior = MixturePrior(cfg["priorMixture"], cfg["latent"])
 
@@ -191,10 +243,20 @@ class BlockVAE(nn.Module):
         if self.cfg.get("likelihood", "bernoulli") == "logistic":
             return discretized_logistic.nll(out, x, self.cfg.get("mixtures") or DEFAULT_MIXTURES)
         if self.cfg.get("likelihood", "bernoulli") == "bernoulli":
+            if hasattr(self, "ar"):
+                out = out + self.ar(x)
             return F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
         log_scale = self.log_scale if hasattr(self, "log_scale") else torch.tensor(float(self.cfg["logScale"]))
         d = ((x - out) * torch.exp(-log_scale)).flatten(1)
         return (0.5 * d * d + log_scale + 0.5 * math.log(2 * math.pi)).sum(1)
+
+    def mean_image(self, out):
+        """E[x | decoder output] as SwiftVAE shows it (Bernoulli and Gaussian likelihoods)."""
+        if hasattr(self, "ar"):
+            return self.ar.fill(out)
+        if self.cfg.get("likelihood", "bernoulli") == "bernoulli":
+            return torch.sigmoid(out)
+        return out.clamp(0, 1)
 
     @staticmethod
     def kl(mu, logvar):

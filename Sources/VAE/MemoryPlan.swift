@@ -1,5 +1,6 @@
 // MemoryPlan: the memory a training run or a loaded model will take, worked out before anything is allocated.
 import Foundation
+import VAECore
 
 /// Bytes by what they are for, added with overflow checks (a config.json can ask for anything).
 public struct MemoryPlan: Sendable {
@@ -136,6 +137,8 @@ extension Workspace {
         total += 7 * B * L
         total += network.outputShape.channels > 1 ? 2 * B * network.outputShape.count : 0
         total += layers.map { $0.layer.scratchCount(batch: B) }.max() ?? 0
+        // The autoregressive term's unfolded pixels and hidden units, allocated in its NLL call.
+        total += (network.likelihood as? AutoregressiveBernoulliLikelihood)?.scratchFloats(image: network.imageShape) ?? 0
         return total + network.parameterCount
     }
 }

@@ -48,6 +48,14 @@ extension Train {
             fixed.append(FixedSetting("--prior-mixture", given: priorMixture > 0 ? priorMixture : nil, saved: \.model.priorMixture,
                                       show: { $0.map(String.init) ?? "0" }))
         }
+        if autoregressive != nil || autoregressiveKernel != nil {
+            // From the flags alone: without the images the model's defaults are colour's, which have none.
+            let given = (autoregressive ?? AutoregressiveFlag(hidden: 0)).hidden.map {
+                ModelConfig.Autoregressive(kernel: autoregressiveKernel ?? 5, channels: $0)
+            }
+            fixed.append(FixedSetting("--autoregressive", given: given, saved: \.model.autoregressive,
+                                      show: { $0.map(\.description) ?? "none" }))
+        }
         if initialization != .kaiming {
             fixed.append(FixedSetting("--initialization", given: model.initialization, saved: \.model.initialization,
                                       show: { $0.rawValue }))

@@ -90,6 +90,15 @@ struct Train: ParsableCommand {
                                valueName: "K"))
     var priorMixture: Int?
 
+    @Option(help: ArgumentHelp("Let each pixel's Bernoulli logit also see the pixels before it (raster order) through a masked convolution: linear, or this many hidden channels with ReLU; none: pixels independent given z (default: linear for gray images with the Bernoulli likelihood, none otherwise).",
+                               discussion: "p(x | z) becomes Π p(x_i | x_<i, z), as in PixelVAE: z carries the shapes, the term the local texture the decoder blurs. Training sees the data (one masked convolution per step); the mean image and samples fill the pixels one by one in raster order. A hidden layer gives a much better bound but takes over what z carried (README, \"Pixels that see their neighbours\"). Bernoulli likelihood only.",
+                               valueName: "none|linear|CHANNELS"))
+    var autoregressive: AutoregressiveFlag?
+
+    @Option(help: ArgumentHelp("Side of the autoregressive term's kernel: odd, 3 to 15 (default 5: the 12 pixels before the centre within 2 rows and columns).",
+                               valueName: "K"))
+    var autoregressiveKernel: Int?
+
     @Flag(help: "Learn the Gaussian likelihood's standard deviation instead of fixing it.")
     var learnScale = false
 
@@ -190,6 +199,13 @@ struct Train: ParsableCommand {
         if let priorMixture, !(0...ModelConfig.maximumPriorMixture).contains(priorMixture) {
             throw ValidationError("--prior-mixture must be 0 (N(0, I)) or between 1 and \(ModelConfig.maximumPriorMixture) components, e.g. 32")
         }
+        if let autoregressiveKernel,
+           !(AutoregressiveBernoulliLikelihood.kernelRange.contains(autoregressiveKernel) && autoregressiveKernel % 2 == 1) {
+            throw ValidationError("--autoregressive-kernel must be odd, between 3 and 15, e.g. 7")
+        }
+        if autoregressiveKernel != nil && autoregressive == AutoregressiveFlag.none {
+            throw ValidationError("--autoregressive-kernel sizes the autoregressive term, which --autoregressive none leaves out")
+        }
         if let hidden, !(1...(1 << 24)).contains(hidden) { throw ValidationError("--hidden must be between 1 and 16777216") }
         if let latent, !(1...65536).contains(latent) { throw ValidationError("--latent must be between 1 and 65536") }
         if let epochs, epochs > 1_000_000 { throw ValidationError("--epochs must be at most 1000000") }
@@ -221,7 +237,8 @@ struct Train: ParsableCommand {
                             ("--activation", activation != nil), ("--likelihood", likelihood != nil),
                             ("--gaussian-scale", gaussianScale != nil), ("--learn-scale", learnScale),
                             ("--mixtures", mixtures != nil), ("--latent-clamp", latentClamp != nil),
-                            ("--prior-mixture", priorMixture != nil)].filter(\.1).map(\.0)
+                            ("--prior-mixture", priorMixture != nil), ("--autoregressive", autoregressive != nil),
+                            ("--autoregressive-kernel", autoregressiveKernel != nil)].filter(\.1).map(\.0)
             guard clashing.isEmpty else {
                 throw ValidationError("--model describes the whole model: drop \(clashing.joined(separator: ", "))")
             }
@@ -256,10 +273,34 @@ struct Train: ParsableCommand {
         // Free bits need N(0, I): given alone, they keep the default's learned prior out.
         let freeBits = (schedules.freeBits ?? 0) > 0
         choice.priorMixture = priorMixture ?? (freeBits ? nil : defaults?.priorMixture)
+        // Before the images are read (shape nil) the defaults are colour's: an unasked-for likelihood
+        // is checked again once the images say what they are.
+        let provisional = shape == nil && channels == nil && likelihood == nil && defaults != nil
+        choice.autoregressive = provisional ? nil : try autoregressiveTerm(likelihood: chosen, defaults: defaults)
         choice.initialization = initialization
         choice.architecture = arch ?? defaults?.architecture ?? .plain
         choice.activation = activation ?? choice.architecture.defaultActivation
         do { return try choice.config() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// The autoregressive term the flags ask for: given channels win; else the defaults' term when
+    /// the likelihood is Bernoulli (a --likelihood other than the default's leaves it out).
+    func autoregressiveTerm(likelihood: LikelihoodKind, defaults: ModelDefaults?) throws -> ModelConfig.Autoregressive? {
+        if let autoregressive {
+            guard let hidden = autoregressive.hidden else { return nil }
+            guard likelihood == .bernoulli else {
+                throw ValidationError("--autoregressive works with the bernoulli likelihood only, not \(likelihood.rawValue)")
+            }
+            return .init(kernel: autoregressiveKernel ?? defaults?.autoregressive?.kernel ?? 5, channels: hidden)
+        }
+        guard likelihood == .bernoulli, var term = defaults?.autoregressive else {
+            if autoregressiveKernel != nil {
+                throw ValidationError("--autoregressive-kernel needs --autoregressive CHANNELS (these images get no autoregressive term unless you ask)")
+            }
+            return nil
+        }
+        if let autoregressiveKernel { term.kernel = autoregressiveKernel }
+        return term
     }
 
     func run() throws {
@@ -406,3 +447,22 @@ extension LikelihoodKind: ExpressibleByArgument {}
 extension Initialization: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension ModelChoice.Architecture: ExpressibleByArgument {}
+
+/// --autoregressive's value: none, linear (no hidden layer) or a number of hidden channels.
+struct AutoregressiveFlag: ExpressibleByArgument, Equatable {
+    /// nil: no term; 0: linear.
+    var hidden: Int?
+    static let none = AutoregressiveFlag(hidden: nil)
+
+    init(hidden: Int?) { self.hidden = hidden }
+
+    init?(argument: String) {
+        switch argument.lowercased() {
+        case "none", "0": hidden = nil
+        case "linear": hidden = 0
+        default:
+            guard let n = Int(argument), (1...AutoregressiveBernoulliLikelihood.maximumHidden).contains(n) else { return nil }
+            hidden = n
+        }
+    }
+}

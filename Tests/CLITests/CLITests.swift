@@ -310,6 +310,8 @@ func pngSize(_ path: String) throws -> (Int, Int) {
             "dec.2.weight": [4, 1, 4, 4], "dec.2.bias": [1],
             // Gray images' default prior, learned with the model: 32 components in 3 dimensions.
             "prior.means": [32, 3], "prior.log_scales": [32, 3], "prior.logits": [32],
+            // And their default autoregressive term: linear, 5×5 (12 taps before the centre).
+            "ar.weight": [1, 1, 12],
         ]
         var total = 0
         for (name, shape) in expected {

@@ -32,6 +32,8 @@ import ImageIO
         let model = try #require(config["model"] as? [String: Any]), training = try #require(config["training"] as? [String: Any])
         #expect(model["size"] as? Int == 20 && model["channels"] as? Int == 1 && model["latent"] as? Int == 16)
         #expect(model["likelihood"] as? String == "bernoulli" && model["priorMixture"] as? Int == 32)
+        let term = try #require(model["autoregressive"] as? [String: Any])
+        #expect(term["kernel"] as? Int == 5 && term["channels"] as? Int == 0)
         #expect(!"\(model["encoder"] ?? "")".contains("residual"))
         #expect(training["batch"] as? Int == 128)
         #expect(training["learningRate"] as? Double == 0.001)
@@ -47,7 +49,7 @@ import ImageIO
         let config = try Self.config(out)
         let model = try #require(config["model"] as? [String: Any]), training = try #require(config["training"] as? [String: Any])
         #expect(model["size"] as? Int == 24 && model["channels"] as? Int == 3 && model["latent"] as? Int == 64)
-        #expect(model["likelihood"] as? String == "logistic" && model["priorMixture"] == nil)
+        #expect(model["likelihood"] as? String == "logistic" && model["priorMixture"] == nil && model["autoregressive"] == nil)
         #expect("\(model["encoder"] ?? "")".contains("residual"))
         #expect(training["learningRate"] as? Double == 0.0005)
         #expect(training["batch"] as? Int == 16 && training["klWarmupSteps"] as? Int == 2000)
@@ -73,6 +75,7 @@ import ImageIO
         let training = try #require(try Self.config(out + "-preset")["training"] as? [String: Any])
         #expect(training["schedule"] == nil && training["batch"] as? Int == 128)
         #expect((try Self.config(out + "-preset")["model"] as? [String: Any])?["priorMixture"] == nil)
+        #expect((try Self.config(out + "-preset")["model"] as? [String: Any])?["autoregressive"] == nil)
         // Free bits need N(0, I): with them, gray images' default learned prior gives way.
         let gray = try vae(["train", try Self.folder(gray: true, side: 20), "--free-bits", "0.1", "--epochs", "1",
                             "--out", out + "-free-bits"])

@@ -44,6 +44,7 @@ func headlessDOM(_ chromium: String, page: String) throws -> (dom: String, log: 
     /// Model flags for each family and likelihood the trainer makes, on Datasets/sample.
     static let configurations: [[String]] = [
         ["--size", "16", "--channels", "1", "--widths", "8,16", "--latent", "4"],
+        ["--size", "16", "--channels", "1", "--widths", "8,16", "--latent", "4", "--autoregressive", "6", "--autoregressive-kernel", "3"],
         ["--size", "16", "--channels", "3", "--arch", "resnet", "--likelihood", "logistic", "--widths", "8,16", "--latent", "6"],
         ["--size", "16", "--channels", "1", "--arch", "resnet", "--likelihood", "gaussian", "--activation", "relu",
          "--hidden", "24", "--widths", "8,8", "--latent", "5"],

@@ -13,7 +13,7 @@ import TestSupport
         let data = try makeImageFolder(count: 12)
         let out = temporaryFolder("vae-old-format"), run = out + "/run", twin = out + "/twin"
         let common = ["--size", "16", "--channels", "1", "--widths", "4,8", "--hidden", "12", "--latent", "3", "--batch", "4",
-                      "--val-fraction", "0", "--prior-mixture", "0"]
+                      "--val-fraction", "0", "--prior-mixture", "0", "--autoregressive", "none"]
         var r = try vae(["train", data, "--epochs", "1", "--out", run] + common)
         #expect(r.status == 0, "\(r.stderr)")
         r = try vae(["train", data, "--epochs", "2", "--out", twin] + common)

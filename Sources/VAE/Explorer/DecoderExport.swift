@@ -32,12 +32,18 @@ public struct DecoderExport: Encodable, Sendable {
     /// Components of the logistic mixture (nil for the other likelihoods).
     public var mixtures: Int?
     public var ops: [DecoderOp]
+    /// The Bernoulli pixels' autoregressive term: its kernel, hidden channels and where its
+    /// weights start (in_weight, in_bias, out_weight, as AutoregressiveBernoulliLikelihood lays them out).
+    public var autoregressive: AutoregressiveTerm?
+    public struct AutoregressiveTerm: Codable, Equatable, Sendable {
+        public var kernel, hidden, offset: Int
+    }
     /// Floats in the weight blob.
     public var floats: Int
 
     /// The weights of `ops`, in order.
     public let weights: [Float]
-    enum CodingKeys: String, CodingKey { case latent, size, channels, likelihood, mixtures, ops, floats }
+    enum CodingKeys: String, CodingKey { case latent, size, channels, likelihood, mixtures, autoregressive, ops, floats }
 
     public init(model: Model) throws {
         let network = model.network, config = model.config
@@ -68,6 +74,11 @@ public struct DecoderExport: Encodable, Sendable {
             default: throw ModelError("the explorer cannot run a \(type(of: layer)) layer (\(l.name))")
             }
             ops.append(op)
+        }
+        if let term = network.likelihood as? AutoregressiveBernoulliLikelihood {
+            autoregressive = AutoregressiveTerm(kernel: term.kernel, hidden: term.hidden, offset: weights.count)
+            let count = term.parameters.reduce(0) { $0 + $1.count }
+            weights += UnsafeBufferPointer(start: model.params.pointer + network.likelihoodOffset, count: count)
         }
         (self.ops, self.weights, floats) = (ops, weights, weights.count)
     }

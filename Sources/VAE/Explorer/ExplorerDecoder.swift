@@ -132,9 +132,44 @@ function run(op, x) {
   throw new Error("unknown operation " + op.op);
 }
 
+// The Bernoulli pixels' autoregressive term (AutoregressiveBernoulliLikelihood.fill): pixels in
+// raster order, each from its logit and a masked convolution over the pixels already filled
+// (linear with 0 hidden channels: one weight (C, C, taps) at the offset).
+function autoregressiveFill(out) {
+  const A = M.autoregressive, C = M.channels, S = M.size, P = S * S, r = A.kernel >> 1, hidden = A.hidden;
+  const taps = [];
+  for (let dy = -r; dy <= 0; dy++) for (let dx = -r; dx <= r; dx++) if (dy < 0 || dx < 0) taps.push([dy, dx]);
+  const T = taps.length, R = C * T, inW = A.offset, inB = inW + hidden * R, outW = inB + hidden;
+  const img = new Float32Array(C * P), h = new Float32Array(hidden);
+  // Σ over the channels and taps of the weights at w times the pixels already filled.
+  const unfolded = (w, y, x) => {
+    let s = 0;
+    for (let c = 0; c < C; c++) {
+      for (let t = 0; t < T; t++) {
+        const sy = y + taps[t][0], sx = x + taps[t][1];
+        if (sy >= 0 && sx >= 0 && sx < S) s += W[w + c * T + t] * img[c * P + sy * S + sx];
+      }
+    }
+    return s;
+  };
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      for (let j = 0; j < hidden; j++) h[j] = Math.max(W[inB + j] + unfolded(inW + j * R, y, x), 0);
+      for (let c = 0; c < C; c++) {
+        let logit = out[c * P + y * S + x];
+        for (let j = 0; j < hidden; j++) logit += W[outW + c * hidden + j] * h[j];
+        if (hidden === 0) logit += unfolded(inW + c * R, y, x);
+        img[c * P + y * S + x] = 1 / (1 + Math.exp(-logit));
+      }
+    }
+  }
+  return img;
+}
+
 // The likelihood's mean image (C, H, W) in [0, 1] from the decoder's output.
 function meanImage(out) {
   const C = M.channels, P = M.size * M.size;
+  if (M.likelihood === "bernoulli" && M.autoregressive) return autoregressiveFill(out);
   if (M.likelihood === "bernoulli") return out.map(v => 1 / (1 + Math.exp(-v)));
   if (M.likelihood === "gaussian") return out.map(v => Math.min(Math.max(v, 0), 1));
   // Discretized logistic mixture: Σ_k π_k E_k[x], each channel's expectation that of the logistic

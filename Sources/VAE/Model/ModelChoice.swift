@@ -17,6 +17,8 @@ public struct ModelChoice: Sendable {
     public var latentClamp: Float?
     /// Components of a learned mixture prior (ModelConfig.priorMixture); nil or 0: N(0, I).
     public var priorMixture: Int?
+    /// The pixels' autoregressive term (ModelConfig.autoregressive); nil: none.
+    public var autoregressive: ModelConfig.Autoregressive?
     public var initialization: Initialization = .kaiming
     public var activation: Activation = .relu
     /// The family the sizes build: ModelConfig.plain or ModelConfig.resnet.
@@ -101,6 +103,7 @@ public struct ModelChoice: Sendable {
         if likelihood == .logistic { config.mixtures = mixtures ?? LogisticMixtureLikelihood.defaultMixtures }
         if let latentClamp, latentClamp > 0 { config.latentClamp = latentClamp }
         if let priorMixture, priorMixture > 0 { config.priorMixture = priorMixture }
+        config.autoregressive = autoregressive
         if let problem = config.problem { throw ModelError(problem) }
         return config
     }

@@ -91,6 +91,18 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// p(z) as a mixture of this many diagonal Gaussians learned with the model (MixturePrior);
     /// nil: N(0, I) (older runs, presets, colour defaults).
     public var priorMixture: Int?
+    /// Each pixel's Bernoulli logit also sees the pixels before it through a masked convolution
+    /// (AutoregressiveBernoulliLikelihood); nil: pixels independent given z (older runs, presets).
+    public var autoregressive: Autoregressive?
+
+    /// The autoregressive term's shape: a `kernel`×`kernel` mask "A" and `channels` hidden units.
+    public struct Autoregressive: Codable, Sendable, Equatable {
+        public var kernel: Int
+        public var channels: Int
+        public init(kernel: Int = 5, channels: Int) { (self.kernel, self.channels) = (kernel, channels) }
+        /// "linear, kernel 5" or "16 channels, kernel 7".
+        public var description: String { (channels == 0 ? "linear" : "\(channels) channels") + ", kernel \(kernel)" }
+    }
 
     public init(size: Int, channels: Int, latent: Int, encoder: [Block], decoder: [Block],
                 likelihood: LikelihoodKind = .bernoulli, logScale: Float = log(0.1), learnScale: Bool = false,
@@ -187,13 +199,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             + (priorMixture.map { ", prior learned: \($0) Gaussian\($0 == 1 ? "" : "s")" } ?? "")
             + " → \(describe(decoder)) → \(likelihood.rawValue)"
             + (likelihood == .logistic ? " ×\(mixtureCount)" : "")
+            + (autoregressive.map { ", autoregressive \($0.kernel)×\($0.kernel) " + ($0.channels == 0 ? "linear" : "×\($0.channels)") } ?? "")
     }
 
     // MARK: config.json
 
     enum CodingKeys: String, CodingKey {
         case size, channels, latent, encoder, decoder, likelihood, logScale, learnScale, initialization
-        case mixtures, latentClamp, priorMixture
+        case mixtures, latentClamp, priorMixture, autoregressive
     }
 
     /// The keys of config.json files written before block lists (the plain family, described by
@@ -218,6 +231,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             mixtures = try c.decodeIfPresent(Int.self, forKey: .mixtures)
             latentClamp = try c.decodeIfPresent(Float.self, forKey: .latentClamp)
             priorMixture = try c.decodeIfPresent(Int.self, forKey: .priorMixture)
+            autoregressive = try c.decodeIfPresent(Autoregressive.self, forKey: .autoregressive)
             return
         }
         let legacy = try decoder.container(keyedBy: LegacyKeys.self)

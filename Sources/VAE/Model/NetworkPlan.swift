@@ -42,6 +42,18 @@ struct NetworkPlan {
             }
             likelihood = LogisticMixtureLikelihood(mixtures: mixtures)
         }
+        if let term = config.autoregressive {
+            guard config.likelihood == .bernoulli else {
+                throw ModelError("the autoregressive term works with the bernoulli likelihood only, not \(config.likelihood.rawValue)")
+            }
+            guard AutoregressiveBernoulliLikelihood.kernelRange.contains(term.kernel), term.kernel % 2 == 1 else {
+                throw ModelError("the autoregressive kernel \(term.kernel) must be odd, \(AutoregressiveBernoulliLikelihood.kernelRange.lowerBound)–\(AutoregressiveBernoulliLikelihood.kernelRange.upperBound)")
+            }
+            guard (0...AutoregressiveBernoulliLikelihood.maximumHidden).contains(term.channels) else {
+                throw ModelError("the autoregressive term's \(term.channels) channels are out of range (0–\(AutoregressiveBernoulliLikelihood.maximumHidden))")
+            }
+            likelihood = AutoregressiveBernoulliLikelihood(kernel: term.kernel, hidden: term.channels, channels: config.channels)
+        }
         guard (1...Self.maxSide).contains(config.size) else { throw ModelError("image size \(config.size) is out of range (1–\(Self.maxSide))") }
         guard [1, 3].contains(config.channels) else { throw ModelError("channels must be 1 or 3, not \(config.channels)") }
         guard (1...Self.maxChannels).contains(config.latent) else {
