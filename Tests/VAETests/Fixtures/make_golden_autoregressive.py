@@ -16,6 +16,7 @@ import torch
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "../../../python"))
 from vae_model import BlockVAE, plain  # noqa: E402
+from golden_case import flat, model_case  # noqa: E402
 
 
 def with_term(cfg, kernel, channels):
@@ -32,9 +33,6 @@ CASES = {
         dict(kind="linear", module="dec_fc", channels=25), dict(kind="unflatten", channels=1)]), 7, 3), 2),
 }
 
-def flat(t):
-    return [float(v) for v in t.detach().reshape(-1).tolist()]
-
 out, fills = {}, {}
 for name, (cfg, batch) in CASES.items():
     torch.manual_seed(321)
@@ -48,29 +46,11 @@ for name, (cfg, batch) in CASES.items():
         getattr(m.ar, "out_weight", getattr(m.ar, "weight", None)).uniform_(-0.8, 0.8)
     x = torch.rand(batch, cfg["channels"], cfg["size"], cfg["size"])
     eps = torch.randn(batch, cfg["latent"])
-    params0 = {k: flat(v) for k, v in m.state_dict().items()}
-    shapes = {k: list(v.shape) for k, v in m.state_dict().items()}
-
-    def forward():
+    with torch.no_grad():  # the mean image the starting weights fill from the first pass's logits
         mu, lv = m.encode(x)
-        z = mu + eps * torch.exp(0.5 * lv)
-        logits = m.decode(z)
-        return logits, mu, lv, (m.nll(logits, x) + m.kl(mu, lv)).mean()
-
-    logits, mu, lv, loss = forward()
-    fills[name] = dict(logits=flat(logits), mean=flat(m.mean_image(logits.detach())))
-    loss.backward()
-    grads = {k: flat(p.grad) for k, p in m.named_parameters()}
-    opt = torch.optim.Adam(m.parameters(), 1e-3)
-    m.zero_grad()
-    for _ in range(3):
-        opt.zero_grad()
-        forward()[3].backward()
-        opt.step()
-    out[name] = dict(model=cfg, batch=batch, names=list(params0.keys()), shapes=shapes, params=params0,
-                     x=flat(x), eps=flat(eps), logits=flat(logits), mean=flat(mu), logvar=flat(lv),
-                     loss=float(loss.detach()), grads=grads,
-                     params_after_3_adam_steps={k: flat(v) for k, v in m.state_dict().items()})
+        logits = m.decode(mu + eps * torch.exp(0.5 * lv))
+        fills[name] = dict(logits=flat(logits), mean=flat(m.mean_image(logits)))
+    out[name] = model_case(m, cfg, batch, x, eps)
 
 with open(os.path.join(here, "golden_autoregressive.json"), "w") as f:
     json.dump(dict(models=out, fills=fills), f)

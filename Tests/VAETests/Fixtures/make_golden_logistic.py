@@ -19,6 +19,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "../../../python"))
 import discretized_logistic as dl  # noqa: E402
 from vae_model import BlockVAE, plain, resnet  # noqa: E402
+import golden_case  # noqa: E402
 
 
 def flat(t):
@@ -79,28 +80,7 @@ def model_case(cfg, batch):
     x = (x / 255).double()
     eps = torch.randn(batch, cfg["latent"]).double()
     m = m.double()
-    params0 = {k: flat(v) for k, v in m.state_dict().items()}
-    shapes = {k: list(v.shape) for k, v in m.state_dict().items()}
-
-    def forward():
-        mu, lv = m.encode(x)
-        z = mu + eps * torch.exp(0.5 * lv)
-        logits = m.decode(z)
-        return logits, mu, lv, (m.nll(logits, x) + m.kl(mu, lv)).mean()
-
-    logits, mu, lv, loss = forward()
-    loss.backward()
-    grads = {k: flat(p.grad) for k, p in m.named_parameters()}
-    opt = torch.optim.Adam(m.parameters(), 1e-3)
-    m.zero_grad()
-    for _ in range(3):
-        opt.zero_grad()
-        forward()[3].backward()
-        opt.step()
-    return dict(model=cfg, batch=batch, names=list(params0.keys()), shapes=shapes, params=params0,
-                x=flat(x), eps=flat(eps), logits=flat(logits), mean=flat(mu), logvar=flat(lv),
-                loss=loss.item(), grads=grads,
-                params_after_3_adam_steps={k: flat(v) for k, v in m.state_dict().items()})
+    return golden_case.model_case(m, cfg, batch, x, eps, flat=flat)
 
 
 def with_mixtures(cfg, k):
