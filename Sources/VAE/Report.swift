@@ -50,6 +50,7 @@ public enum Report {
         Final −ELBO: training \(last.map { f($0.trainNegELBO) } ?? "–") nats,
         validation \(last?.valNegELBO.map(f) ?? "–") nats\(last?.valBitsPerDim.map { String(format: " (%.4f bits/dim)", $0) } ?? "").
         \(config.training.averageDecay.map { "Training figures are running means over each epoch's steps; validation, pictures and model.safetensors use the moving average of the weights (decay \($0) per step)." } ?? "")</p>
+        <p>Model: \(config.model.summary)</p>
         <div class="charts">\(elbo)\(reconstruction)\(kl)\(schedule)</div>
         \(samplesSection(prior, own: config.model.ownPriorName))
         \(latentKL.map(latentSection) ?? "")

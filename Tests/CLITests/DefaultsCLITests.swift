@@ -38,7 +38,10 @@ import ImageIO
         #expect(training["batch"] as? Int == 128)
         #expect(training["learningRate"] as? Double == 0.001)
         // Nothing is scheduled, so report.html draws no schedule.
-        #expect(try !String(contentsOfFile: out + "/report.html", encoding: .utf8).contains("Schedule: learning rate"))
+        let report = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(!report.contains("Schedule: learning rate"))
+        // The report names the model, the autoregressive term with it.
+        #expect(report.contains("→ bernoulli, autoregressive 5×5 linear</p>"))
     }
 
     @Test func colourImagesGetResidualBlocksAndTheLogisticMixture() throws {
