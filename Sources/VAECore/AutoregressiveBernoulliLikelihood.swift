@@ -66,11 +66,11 @@ public struct AutoregressiveBernoulliLikelihood: Likelihood {
             if hidden == 0 {
                 gemm(m: channels, n: width, k: rows, a: parameters, b: col.pointer, ldb: width, c: term.pointer, ldc: width)
             } else {
-            // h = relu(in · col + bias); term = out · h, (C, images·plane)
-            for j in 0..<hidden { (h.pointer + j * width).update(repeating: inBias[j], count: width) }
-            gemm(m: hidden, n: width, k: rows, a: inWeight, b: col.pointer, ldb: width, beta: 1, c: h.pointer, ldc: width)
-            for i in 0..<(hidden * width) { h[i] = Swift.max(h[i], 0) }
-            gemm(m: channels, n: width, k: hidden, a: outWeight, b: h.pointer, ldb: width, c: term.pointer, ldc: width)
+                // h = relu(in · col + bias); term = out · h, (C, images·plane)
+                for j in 0..<hidden { (h.pointer + j * width).update(repeating: inBias[j], count: width) }
+                gemm(m: hidden, n: width, k: rows, a: inWeight, b: col.pointer, ldb: width, beta: 1, c: h.pointer, ldc: width)
+                for i in 0..<(hidden * width) { h[i] = Swift.max(h[i], 0) }
+                gemm(m: channels, n: width, k: hidden, a: outWeight, b: h.pointer, ldb: width, c: term.pointer, ldc: width)
             }
             for b in 0..<count {
                 for c in 0..<channels {
