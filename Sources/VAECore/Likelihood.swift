@@ -23,5 +23,7 @@ public protocol Likelihood: Sendable {
 
 extension Likelihood {
     public var parameters: [ParameterSpec] { [] }
+    /// Floats of all its own parameters.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
     public func outputChannels(imageChannels: Int) -> Int { imageChannels }
 }

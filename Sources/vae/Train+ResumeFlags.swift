@@ -48,13 +48,15 @@ extension Train {
             fixed.append(FixedSetting("--prior-mixture", given: priorMixture > 0 ? priorMixture : nil, saved: \.model.priorMixture,
                                       show: { $0.map(String.init) ?? "0" }))
         }
-        if autoregressive != nil || autoregressiveKernel != nil {
-            // From the flags alone: without the images the model's defaults are colour's, which have none.
-            let given = (autoregressive ?? AutoregressiveFlag(hidden: 0)).hidden.map {
-                ModelConfig.Autoregressive(kernel: autoregressiveKernel ?? 5, channels: $0)
-            }
-            fixed.append(FixedSetting("--autoregressive", given: given, saved: \.model.autoregressive,
-                                      show: { $0.map(\.description) ?? "none" }))
+        // From the flags alone (without the images the model's defaults are colour's, which have
+        // no term), each flag against its own part, so that repeating one does not imply the other's default.
+        if let autoregressive {
+            fixed.append(FixedSetting("--autoregressive", given: autoregressive.hidden, saved: \.model.autoregressive?.channels,
+                                      show: { $0.map { $0 == 0 ? "linear" : "\($0) channels" } ?? "none" }))
+        }
+        if let autoregressiveKernel {
+            fixed.append(FixedSetting("--autoregressive-kernel", given: Optional(autoregressiveKernel),
+                                      saved: \.model.autoregressive?.kernel, show: { $0.map(String.init) ?? "none" }))
         }
         if initialization != .kaiming {
             fixed.append(FixedSetting("--initialization", given: model.initialization, saved: \.model.initialization,

@@ -291,7 +291,8 @@ struct Train: ParsableCommand {
             guard likelihood == .bernoulli else {
                 throw ValidationError("--autoregressive works with the bernoulli likelihood only, not \(likelihood.rawValue)")
             }
-            return .init(kernel: autoregressiveKernel ?? defaults?.autoregressive?.kernel ?? 5, channels: hidden)
+            return .init(kernel: autoregressiveKernel ?? defaults?.autoregressive?.kernel ?? ModelConfig.Autoregressive.defaultKernel,
+                         channels: hidden)
         }
         guard likelihood == .bernoulli, var term = defaults?.autoregressive else {
             if autoregressiveKernel != nil {

@@ -24,8 +24,12 @@ import TestSupport
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(bytes(parts + "/model.safetensors") == weights)
         let changed = try vae(["train", "--resume", parts, "--epochs", "3", "--autoregressive", "linear"])
-        #expect(changed.status == 1 && changed.stderr.contains("--autoregressive cannot change when resuming (saved 4 channels, kernel 3, given linear, kernel"),
+        #expect(changed.status == 1 && changed.stderr.contains("--autoregressive cannot change when resuming (saved 4 channels, given linear)"),
                 "\(changed.stderr)")
+        // Repeating the channels agrees without the kernel; the kernel is checked on its own.
+        let kernel = try vae(["train", "--resume", parts, "--epochs", "3", "--autoregressive", "4", "--autoregressive-kernel", "5"])
+        #expect(kernel.status == 1 && kernel.stderr.contains("--autoregressive-kernel cannot change when resuming (saved 3, given 5)")
+                && !kernel.stderr.contains("--autoregressive cannot"), "\(kernel.stderr)")
 
         for command in [["sample", whole, "--count", "4", "--out", base + "/s.png"],
                         ["reconstruct", whole, sampleData, "--limit", "4", "--out", base + "/r.png"],

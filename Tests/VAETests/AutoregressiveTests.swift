@@ -49,7 +49,7 @@ struct AutoregressiveGolden: Decodable {
         var random = TestRandom(17)
         for (kernel, hidden) in [(3, 3), (5, 3), (5, 0)] {
             let term = AutoregressiveBernoulliLikelihood(kernel: kernel, hidden: hidden, channels: 1)
-            let params = Buffer(random.floats(term.parameters.reduce(0) { $0 + $1.count }, -1.5, 1.5))
+            let params = Buffer(random.floats(term.parameterCount, -1.5, 1.5))
             let image = TensorShape(channels: 1, height: 3, width: 3)
             let logits = Buffer(random.floats(9, -2, 2))
             var total = 0.0
@@ -71,7 +71,7 @@ struct AutoregressiveGolden: Decodable {
     func parameterGradientsMatchFiniteDifferences(hidden: Int) {
         var random = TestRandom(5)
         let term = AutoregressiveBernoulliLikelihood(kernel: 3, hidden: hidden, channels: 3)
-        let count = term.parameters.reduce(0) { $0 + $1.count }
+        let count = term.parameterCount
         let params = Buffer(random.floats(count, -0.7, 0.7))
         let image = TensorShape(channels: 3, height: 4, width: 5), batch = 2
         let logits = Buffer(random.floats(batch * image.count, -2, 2)), x = Buffer(random.floats(batch * image.count, 0, 1))
@@ -113,7 +113,7 @@ struct AutoregressiveGolden: Decodable {
     @Test func samplesAndMeanWithoutTheTermArePlainBernoulli() {
         var random = TestRandom(9)
         let term = AutoregressiveBernoulliLikelihood(kernel: 5, hidden: 2, channels: 1)
-        let count = term.parameters.reduce(0) { $0 + $1.count }
+        let count = term.parameterCount
         let params = Buffer(random.floats(count, -1, 1))
         let outStart = count - term.channels * term.hidden
         for i in outStart..<count { params[i] = 0 }

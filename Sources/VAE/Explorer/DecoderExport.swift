@@ -77,8 +77,7 @@ public struct DecoderExport: Encodable, Sendable {
         }
         if let term = network.likelihood as? AutoregressiveBernoulliLikelihood {
             autoregressive = AutoregressiveTerm(kernel: term.kernel, hidden: term.hidden, offset: weights.count)
-            let count = term.parameters.reduce(0) { $0 + $1.count }
-            weights += UnsafeBufferPointer(start: model.params.pointer + network.likelihoodOffset, count: count)
+            weights += UnsafeBufferPointer(start: model.params.pointer + network.likelihoodOffset, count: term.parameterCount)
         }
         (self.ops, self.weights, floats) = (ops, weights, weights.count)
     }

@@ -99,9 +99,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public struct Autoregressive: Codable, Sendable, Equatable {
         public var kernel: Int
         public var channels: Int
-        public init(kernel: Int = 5, channels: Int) { (self.kernel, self.channels) = (kernel, channels) }
-        /// "linear, kernel 5" or "16 channels, kernel 7".
-        public var description: String { (channels == 0 ? "linear" : "\(channels) channels") + ", kernel \(kernel)" }
+        /// The kernel when no flag or file names one: the 12 pixels before the centre of a 5×5.
+        public static let defaultKernel = 5
+        public init(kernel: Int = defaultKernel, channels: Int) { (self.kernel, self.channels) = (kernel, channels) }
     }
 
     public init(size: Int, channels: Int, latent: Int, encoder: [Block], decoder: [Block],

@@ -49,7 +49,7 @@ public struct ModelDefaults: Sendable, Equatable {
         if channels == 1 {
             return ModelDefaults(architecture: .plain, likelihood: .bernoulli, widths: nil, hidden: 256, latent: 16,
                                  batch: 128, schedule: .constant, klWarmup: nil, priorMixture: 32,
-                                 autoregressive: .init(kernel: 5, channels: 0))
+                                 autoregressive: .init(channels: 0))
         }
         return ModelDefaults(architecture: .resnet, likelihood: .logistic,
                              widths: ModelChoice.defaultWidths(size: size).map { Swift.max(1, $0 / 2) }, hidden: nil,
